@@ -1,0 +1,5 @@
+"""refund-connector: decide marketplace refund cases by local policy, answer before every deadline."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,143 @@
+"""The contract every platform adapter implements, and the values that cross it.
+
+An adapter only speaks its platform's protocol: signing, endpoints, one page at a time, mapping
+wire <-> canonical, translating errors into ``connector.errors``. It receives its HTTP client and
+clock, never retries and never sleeps; the core does both. One adapter instance serves one shop.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from connector.effects import EffectKind, EffectRequest, SubmitResult
+from connector.errors import UnsupportedEffectError
+from connector.models import QuarantinedCase, RefundCase
+
+if TYPE_CHECKING:
+    import httpx
+
+    from connector.clock import Clock
+
+
+class Capability(StrEnum):
+    """What an adapter can do; a missing one is declared with a reason, never skipped silently."""
+
+    list_cases = "list_cases"
+    get_case = "get_case"
+    agree_refund = "agree_refund"
+    agree_return = "agree_return"
+    confirm_return_and_refund = "confirm_return_and_refund"
+    refuse_refund = "refuse_refund"
+    refuse_with_proof_image = "refuse_with_proof_image"
+    message_buyer = "message_buyer"
+    write_order_memo = "write_order_memo"
+    logistics_trace = "logistics_trace"
+    buyer_contact = "buyer_contact"
+
+
+EFFECT_CAPABILITY: dict[EffectKind, Capability] = {
+    EffectKind.agree_refund: Capability.agree_refund,
+    EffectKind.agree_return: Capability.agree_return,
+    EffectKind.confirm_return_and_refund: Capability.confirm_return_and_refund,
+    EffectKind.refuse_refund: Capability.refuse_refund,
+    EffectKind.message_buyer: Capability.message_buyer,
+    EffectKind.write_order_memo: Capability.write_order_memo,
+}
+
+
+class AdapterSettings(BaseModel):
+    """Base of each adapter's settings (one shop's connection); secrets are ``SecretStr``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str
+    shop_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncWindow:
+    """Cases modified in [start, end), aware UTC."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    """One page: valid cases, quarantined items (never dropped), and the token for the next page."""
+
+    cases: list[RefundCase]
+    quarantined: list[QuarantinedCase] = field(default_factory=list)
+    next_page: str | None = None
+    raw: list[dict[str, Any]] = field(default_factory=list)
+    """Original wire items, index-aligned with ``cases``, for the audit log."""
+
+
+_PLATFORM_KEY = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
+
+
+class PlatformAdapter(abc.ABC):
+    """One shop on one platform. Subclasses set the class attributes and implement the methods."""
+
+    platform: ClassVar[str]
+    settings_model: ClassVar[type[AdapterSettings]]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    missing_capabilities: ClassVar[dict[Capability, str]] = {}
+    """Capabilities the platform lacks, each with the reason (shown by `refund-connector adapters`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "__abstractmethods__", None):
+            return
+        if not _PLATFORM_KEY.match(getattr(cls, "platform", "")):
+            msg = f"{cls.__name__}.platform must be a lowercase key"
+            raise TypeError(msg)
+        for cap, reason in cls.missing_capabilities.items():
+            if not reason.strip():
+                msg = f"{cls.__name__}: missing capability {cap} needs a reason"
+                raise TypeError(msg)
+
+    def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
+        self.settings = settings
+        self.http = http
+        self.clock = clock
+
+    @classmethod
+    def auth_for(cls, settings: AdapterSettings) -> httpx.Auth | None:
+        """Signing as an ``httpx.Auth``; no I/O."""
+        return None
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """One cheap authenticated call; raises ReauthRequiredError / RetryableError."""
+
+    @abc.abstractmethod
+    def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
+        """One page of cases modified in the window; the core drives the loop."""
+
+    @abc.abstractmethod
+    def get_case(self, case_id: str) -> RefundCase:
+        """The full current case (deadline, logistics, version). NotFoundError if unknown."""
+
+    @abc.abstractmethod
+    def submit(self, effect: EffectRequest) -> SubmitResult:
+        """Perform one write with the decided version. ConflictError when the version is stale."""
+
+    def require(self, effect: EffectRequest) -> None:
+        """Refuse an effect the adapter cannot perform, before any network call."""
+        cap = EFFECT_CAPABILITY.get(effect.kind)
+        if cap is None or cap not in self.capabilities:
+            reason = self.missing_capabilities.get(cap) if cap else None
+            raise UnsupportedEffectError(
+                reason or f"{self.platform} cannot perform {effect.kind}",
+                platform=self.platform,
+                operation=str(effect.kind),
+                case_id=effect.case_id,
+            )

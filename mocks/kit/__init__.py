@@ -1,0 +1,1 @@
+"""Infrastructure every fake platform shares: serving, clock, ledger, faults (no protocol code)."""
