@@ -1,4 +1,4 @@
-"""refund-connector: decide marketplace refund cases by local policy, answer before every deadline."""
+"""refund-connector: decide marketplace refund cases by policy, answer before every deadline."""
 
 from __future__ import annotations
 

@@ -90,7 +90,7 @@ class PlatformAdapter(abc.ABC):
     settings_model: ClassVar[type[AdapterSettings]]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     missing_capabilities: ClassVar[dict[Capability, str]] = {}
-    """Capabilities the platform lacks, each with the reason (shown by `refund-connector adapters`)."""
+    """Capabilities the platform lacks, each with its reason (`refund-connector adapters`)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

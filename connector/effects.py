@@ -54,7 +54,9 @@ class EffectStatus(StrEnum):
     cancelled = "cancelled"
 
 
-OPEN_EFFECT_STATUSES = frozenset({EffectStatus.pending, EffectStatus.in_flight, EffectStatus.unknown})
+OPEN_EFFECT_STATUSES = frozenset(
+    {EffectStatus.pending, EffectStatus.in_flight, EffectStatus.unknown}
+)
 
 
 def effect_key(

@@ -233,7 +233,7 @@ def _plain_words(error: Any) -> str:
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"{value!r} is not allowed here (expected {expected})"
-    words = _TYPE_WORDS.get(kind, error.get("msg", "is not valid"))
+    words = _TYPE_WORDS.get(kind) or str(error.get("msg", "is not valid"))
     if kind in {"missing"}:
         return words
     shown = repr(value)

@@ -20,7 +20,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class BackgroundServer:
-    """``with BackgroundServer(app) as base_url:`` serves ``app`` on 127.0.0.1 until the block ends."""
+    """``with BackgroundServer(app) as base_url:`` serves ``app`` on loopback during the block."""
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int | None = None) -> None:
         if not host.startswith("127.") and host not in {"localhost", "::1"}:
@@ -32,7 +32,9 @@ class BackgroundServer:
             app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=f"mock:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, name=f"mock:{self.port}", daemon=True
+        )
 
     @property
     def base_url(self) -> str:

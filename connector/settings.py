@@ -1,0 +1,173 @@
+"""Daemon configuration: one TOML file, environment overrides, refused with the field named.
+
+Environment variables ``REFUND_CONNECTOR_<SECTION>__<FIELD>`` override the file (pydantic-settings,
+``__`` nests). Secrets are best kept out of the file: any string value written ``env:NAME`` is
+read from the environment variable NAME at load time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from connector.errors import ConfigError
+
+ENV_PREFIX = "REFUND_CONNECTOR_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DaemonSettings(_Section):
+    """How often and how hard the daemon works."""
+
+    poll_interval_s: float = Field(default=5.0, gt=0, description="incremental poll per shop")
+    lookback_s: float = Field(default=120.0, ge=0, description="overlap of each poll window")
+    reconcile_interval_s: float = Field(default=900.0, gt=0, description="full re-listing")
+    sweep_interval_s: float = Field(default=15.0, gt=0, le=30, description="deadline sweeper")
+    relay_interval_s: float = Field(default=1.0, gt=0, description="outbox relay tick")
+    relay_concurrency: int = Field(default=8, ge=1, le=64, description="sends at once in total")
+    per_shop_concurrency: int = Field(default=2, ge=1, le=16, description="sends at once per shop")
+    http_timeout_s: float = Field(default=10.0, gt=0, description="per platform call")
+    retry_attempts: int = Field(default=3, ge=1, le=10, description="in-call attempts")
+    retry_max_wait_s: float = Field(default=8.0, gt=0, description="longest in-call backoff")
+    retry_schedule_s: tuple[float, ...] = Field(
+        default=(5, 15, 60, 300, 900), description="durable backoff after in-call retries fail"
+    )
+    max_attempts: int = Field(default=12, ge=1, description="then the effect goes to a person")
+    json_logs: bool = False
+
+
+class QuotaSettings(_Section):
+    """The platform quota the connector keeps to, per application key."""
+
+    calls_per_second: float = Field(default=20.0, gt=0)
+
+
+class WarehouseSettings(_Section):
+    base_url: str
+    api_key: str = Field(min_length=1)
+
+
+class ShopSettings(_Section):
+    """One shop: which platform, its adapter settings (validated by the adapter), its policy."""
+
+    shop_id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    platform: str = Field(min_length=1)
+    policy: Path | None = None
+    enabled: bool = True
+    quota: QuotaSettings = QuotaSettings()
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConsoleSettings(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8780, ge=1, le=65535)
+
+
+class ConnectorSettings(BaseSettings):
+    """The whole configuration file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    state_dir: Path | None = None
+    policy: Path | None = Field(default=None, description="default policy file for every shop")
+    daemon: DaemonSettings = DaemonSettings()
+    warehouse: WarehouseSettings | None = None
+    console: ConsoleSettings = ConsoleSettings()
+    shops: list[ShopSettings] = Field(default_factory=list)
+
+    @field_validator("shops")
+    @classmethod
+    def _unique_shops(cls, shops: list[ShopSettings]) -> list[ShopSettings]:
+        seen: set[tuple[str, str]] = set()
+        for shop in shops:
+            key = (shop.platform, shop.shop_id)
+            if key in seen:
+                msg = f"shop {shop.shop_id!r} on {shop.platform!r} is listed twice"
+                raise ValueError(msg)
+            seen.add(key)
+        return shops
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file, which arrives as init kwargs.
+        return (env_settings, init_settings)
+
+
+def _expand_env(value: Any, path: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value[4:]
+        if name not in os.environ:
+            msg = f"environment variable {name} is not set"
+            raise ConfigError(msg, field=path)
+        return os.environ[name]
+    return value
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_settings(path: Path | str) -> ConnectorSettings:
+    """Read and validate a config file; any problem raises ConfigError naming the field."""
+    source = str(path)
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("file not found", source=source) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", source=source) from None
+    raw = _expand_env(raw, "")
+    try:
+        settings = ConnectorSettings(**raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = _field_path(tuple(first["loc"]))
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(first["msg"] + more, field=field, source=source) from None
+    base = Path(path).resolve().parent
+    return settings.model_copy(update={"shops": [_resolve(s, base) for s in settings.shops]})
+
+
+def _resolve(shop: ShopSettings, base: Path) -> ShopSettings:
+    if shop.policy is not None and not shop.policy.is_absolute():
+        return shop.model_copy(update={"policy": base / shop.policy})
+    return shop
+
+
+def validate_shop_settings(shop: ShopSettings, index: int, settings_model: type[BaseModel]) -> Any:
+    """Validate one shop's adapter section with that adapter's own model."""
+    data = {"shop_id": shop.shop_id, **shop.settings}
+    try:
+        return settings_model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = f"shops[{index}].settings." + _field_path(tuple(first["loc"]))
+        raise ConfigError(first["msg"], field=field) from None
+
+
+LogFormat = Literal["text", "json"]
