@@ -1,0 +1,168 @@
+"""One gateway call over httpx, with every transport failure mapped onto ``connector.errors``.
+
+Modelled on httpx's own ``map_httpcore_exceptions``: failures before the request left are
+``UnavailableError``; a write that may have reached the platform (timeout or connection lost
+after sending) is ``OutcomeUnknownError`` so the core re-reads before any resend. HTTP 5xx is
+``UnavailableError`` and 429 ``RateLimitedError``, both honouring ``Retry-After``. A body that is
+not a JSON object is ``MalformedPayloadError``. Nothing here retries or sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from adapters._rpc.errors import scrub
+from adapters._rpc.signing import FileParts, gateway_extensions
+from connector.errors import (
+    ConfigError,
+    InvalidRequestError,
+    MalformedPayloadError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    RetryableError,
+    UnavailableError,
+)
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """Which platform call this is, and whether it changes platform state."""
+
+    platform: str
+    name: str
+    is_write: bool = False
+    case_id: str | None = None
+
+    def context(self) -> dict[str, str | None]:
+        return {"platform": self.platform, "operation": self.name, "case_id": self.case_id}
+
+    def retryable(
+        self,
+        cls: type[RetryableError],
+        message: str,
+        *,
+        retry_after: float | None = None,
+        platform_code: str | None = None,
+    ) -> RetryableError:
+        """A transient error about this call."""
+        return cls(
+            message,
+            retry_after=retry_after,
+            platform=self.platform,
+            operation=self.name,
+            case_id=self.case_id,
+            platform_code=platform_code,
+        )
+
+
+def retry_after_from_header(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds, or an HTTP date given ``now``)."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        return max(float(text), 0.0)
+    except ValueError:
+        pass
+    if now is None:
+        return None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max((when - now).total_seconds(), 0.0)
+
+
+@contextmanager
+def map_transport_errors(op: Operation, *, secrets: Iterable[str] = ()) -> Iterator[None]:
+    """Translate httpx exceptions raised inside the block; the cause is chained, never shown."""
+    try:
+        yield
+    except _NOT_SENT as exc:
+        msg = f"cannot reach the platform ({type(exc).__name__})"
+        raise op.retryable(UnavailableError, msg) from exc
+    except httpx.UnsupportedProtocol as exc:
+        msg = f"base_url is not an http(s) URL ({scrub(str(exc), secrets)})"
+        raise ConfigError(msg, field="base_url") from exc
+    except httpx.TimeoutException as exc:
+        if op.is_write:
+            msg = f"no answer in time; the write may have been applied ({type(exc).__name__})"
+            raise op.retryable(OutcomeUnknownError, msg) from exc
+        raise op.retryable(UnavailableError, f"no answer in time ({type(exc).__name__})") from exc
+    except httpx.DecodingError as exc:
+        raise MalformedPayloadError("the body cannot be decoded", **op.context()) from exc
+    except httpx.TransportError as exc:
+        if op.is_write:
+            msg = f"connection lost; the write may have been applied ({type(exc).__name__})"
+            raise op.retryable(OutcomeUnknownError, msg) from exc
+        raise op.retryable(UnavailableError, f"connection lost ({type(exc).__name__})") from exc
+
+
+def check_http_status(response: httpx.Response, op: Operation, *, now: datetime | None) -> None:
+    """Non-2xx answers: 429 throttled, 5xx unavailable, anything else a request problem."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    retry_after = retry_after_from_header(response.headers.get("retry-after"), now=now)
+    code = str(status)
+    if status == 429:
+        raise op.retryable(
+            RateLimitedError, "HTTP 429", retry_after=retry_after, platform_code=code
+        )
+    if status >= 500:
+        raise op.retryable(
+            UnavailableError, f"HTTP {status}", retry_after=retry_after, platform_code=code
+        )
+    raise InvalidRequestError(f"HTTP {status}", platform_code=code, **op.context())
+
+
+def parse_json_object(response: httpx.Response, op: Operation) -> Mapping[str, Any]:
+    """The body as a JSON object, else ``MalformedPayloadError``."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedPayloadError("the body is not JSON", field="(body)", **op.context()) from exc
+    if not isinstance(body, dict):
+        msg = f"the body is JSON {type(body).__name__}, not an object"
+        raise MalformedPayloadError(msg, field="(body)", **op.context())
+    return body
+
+
+def post_gateway(
+    http: httpx.Client,
+    url: str,
+    op: Operation,
+    params: Mapping[str, object | None],
+    *,
+    auth: httpx.Auth,
+    files: FileParts | None = None,
+    now: datetime | None = None,
+    secrets: Iterable[str] = (),
+) -> Mapping[str, Any]:
+    """POST one signed gateway call and return its JSON object; never retries.
+
+    ``None`` and empty values are dropped (a gateway must never see an empty parameter); the
+    remaining values are sent as text, files as multipart parts.
+    """
+    text = {k: _as_text(v) for k, v in params.items() if v is not None}
+    text = {k: v for k, v in text.items() if v != ""}
+    with map_transport_errors(op, secrets=secrets):
+        response = http.post(url, auth=auth, extensions=gateway_extensions(text, files))
+    check_http_status(response, op, now=now)
+    return parse_json_object(response, op)
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,60 @@
+"""Wire values of Chinese marketplace gateways: yuan strings and GMT+8 local timestamps."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from connector.clock import BEIJING
+
+_YUAN = re.compile(r"^-?\d+(\.\d{1,2})?$")
+_LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def yuan_to_fen(value: object) -> int:
+    """``"12345.60"`` -> 1234560, exactly (Decimal, never float); anything else is a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        msg = f"must be a yuan amount as text like '12.50' (got {value!r})"
+        raise ValueError(msg)
+    text = str(value).strip()
+    if not _YUAN.match(text):
+        msg = f"must be a yuan amount with at most 2 decimals like '12.50' (got {value!r})"
+        raise ValueError(msg)
+    try:
+        fen = Decimal(text) * 100
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already rules this out
+        msg = f"is not a number (got {value!r})"
+        raise ValueError(msg) from exc
+    return int(fen)
+
+
+def fen_to_yuan(fen: int) -> str:
+    """1234560 -> ``"12345.60"``."""
+    return f"{Decimal(fen) / 100:.2f}"
+
+
+def parse_local_time(value: object) -> datetime:
+    """A GMT+8 ``yyyy-MM-dd HH:mm:ss`` string (or epoch milliseconds) as an aware UTC datetime."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if not isinstance(value, str):
+        msg = f"must be a time like '2026-11-12 10:00:00' (got {value!r})"
+        raise ValueError(msg)
+    text = value.strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC)
+    try:
+        local = datetime.strptime(text, _LOCAL_FORMAT)  # noqa: DTZ007 - zone attached below
+    except ValueError as exc:
+        msg = f"must be a time like '2026-11-12 10:00:00' (got {value!r})"
+        raise ValueError(msg) from exc
+    return local.replace(tzinfo=BEIJING).astimezone(UTC)
+
+
+def format_local_time(value: datetime) -> str:
+    """An aware datetime as the gateway's GMT+8 ``yyyy-MM-dd HH:mm:ss``."""
+    if value.tzinfo is None:
+        msg = "naive datetime: every time in the connector must carry its offset"
+        raise ValueError(msg)
+    return value.astimezone(BEIJING).strftime(_LOCAL_FORMAT)
