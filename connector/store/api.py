@@ -1,0 +1,410 @@
+"""What the daemon sees of its database: record types and the ``Store`` protocol.
+
+No SQL crosses this boundary. Times are aware UTC datetimes outside the store (UTC ISO text
+inside); cases are ``RefundCase`` models; effects use ``connector.effects``. Every write method
+opens its own unit of work unless the caller already holds one, and writes its audit entry in
+that same transaction. A PostgreSQL backend implements this same protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connector.audit import AuditEntry, AuditEvent, ChainHead
+from connector.effects import EffectKind, EffectStatus
+from connector.models import CaseStatus, QuarantinedCase, RefundCase
+
+CaseKey = tuple[str, str, str]
+"""(platform, shop_id, case_id)"""
+
+DEFAULT_GUARD_LEAD = timedelta(hours=1)
+"""Guard time = deadline minus this, unless the caller gives one (casebook rule 11)."""
+
+BUYER_HISTORY_WINDOW = timedelta(days=90)
+
+
+class CaseState(StrEnum):
+    """The connector's own view of where a case stands (the platform's is ``status``)."""
+
+    new = "new"
+    """Seen or changed since the last decision: decide it."""
+    decided = "decided"
+    queued_for_human = "queued_for_human"
+    waiting = "waiting"
+    """Nothing to do until the buyer or the platform moves, or ``next_review_at``."""
+    done = "done"
+    left_to_platform = "left_to_platform"
+
+
+CLOSED_CASE_STATES = frozenset({CaseState.done, CaseState.left_to_platform})
+
+
+class ChangeKind(StrEnum):
+    """What an upsert found, compared with the stored case."""
+
+    new = "new"
+    facts_changed = "facts_changed"
+    version_only = "version_only"
+    """Only the version/modified time moved (e.g. the connector's own write): do not re-decide."""
+    unchanged = "unchanged"
+    stale = "stale"
+    """Older than what is stored (a lagging list page): ignored."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class CaseRecord(_Record):
+    platform: str
+    shop_id: str
+    case_id: str
+    order_id: str
+    case: RefundCase
+    version: str | None
+    status: CaseStatus
+    state: CaseState
+    deadline_at: datetime | None
+    guard_at: datetime | None
+    facts_hash: str
+    next_review_at: datetime | None = None
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = None
+    buyer_id: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    changed_at: datetime
+    raw: Any = None
+    """The platform payload with personal data scrubbed."""
+
+    @property
+    def key(self) -> CaseKey:
+        return (self.platform, self.shop_id, self.case_id)
+
+
+class CaseChange(_Record):
+    kind: ChangeKind
+    record: CaseRecord
+    previous_version: str | None = None
+    changed_fields: tuple[str, ...] = ()
+
+    @property
+    def needs_decision(self) -> bool:
+        return self.kind in {ChangeKind.new, ChangeKind.facts_changed}
+
+
+class DecisionRecord(_Record):
+    id: int
+    platform: str
+    shop_id: str
+    case_id: str
+    decided_version: str | None
+    policy_version: str
+    rule_id: str
+    action: str
+    params: dict[str, Any]
+    trace: list[Any]
+    decided_at: datetime
+    actor: str
+
+    @property
+    def case_key(self) -> CaseKey:
+        return (self.platform, self.shop_id, self.case_id)
+
+
+class EffectSpec(_Record):
+    """One effect a decision asks for; the store derives its key. Order in the list is kept."""
+
+    kind: EffectKind
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class EffectRecord(_Record):
+    id: int
+    key: str
+    platform: str
+    shop_id: str
+    case_id: str
+    decision_id: int
+    position: int
+    """Index in its decision; an effect is due only after every earlier sibling is done."""
+    kind: EffectKind
+    params: dict[str, Any]
+    decided_version: str | None
+    status: EffectStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    last_platform_code: str | None
+    created_at: datetime
+    updated_at: datetime
+    done_at: datetime | None
+
+    @property
+    def case_key(self) -> CaseKey:
+        return (self.platform, self.shop_id, self.case_id)
+
+
+class ShopRecord(_Record):
+    platform: str
+    shop_id: str
+    cursor: str | None
+    high_water_at: datetime | None
+    last_poll_at: datetime | None
+    poll_lag_s: float | None
+    last_full_reconciliation_at: datetime | None
+
+
+class QuarantineRecord(_Record):
+    id: int
+    platform: str | None
+    shop_id: str | None
+    case_id: str | None
+    problems: list[dict[str, str]]
+    raw: Any
+    first_seen_at: datetime
+    last_seen_at: datetime
+    seen_count: int
+    resolved: bool
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    done = "done"
+    cancelled = "cancelled"
+
+
+class TaskRecord(_Record):
+    id: int
+    platform: str
+    shop_id: str
+    case_id: str
+    kind: str
+    deadline_at: datetime | None
+    status: TaskStatus
+    details: dict[str, Any]
+    created_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+
+
+class Store(Protocol):
+    """The daemon's only view of persistence."""
+
+    # transactions -------------------------------------------------------------------------
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """One write transaction holding the database's write lock from start to commit."""
+        ...
+
+    @property
+    def in_unit_of_work(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+    # cases --------------------------------------------------------------------------------
+    def upsert_case(
+        self, case: RefundCase, raw: Any = None, *, guard_at: datetime | None = None
+    ) -> CaseChange: ...
+
+    def get_case(self, key: CaseKey) -> CaseRecord | None: ...
+
+    def find_cases(self, case_id: str) -> list[CaseRecord]: ...
+
+    def set_case_state(
+        self,
+        key: CaseKey,
+        state: CaseState,
+        *,
+        actor: str = "system",
+        reason: str = "",
+        next_review_at: datetime | None = None,
+        guard_at: datetime | None = None,
+    ) -> CaseRecord: ...
+
+    def cases_due_for_guard(self, now: datetime, limit: int = 500) -> list[CaseRecord]: ...
+
+    def cases_due_for_review(self, now: datetime, limit: int = 500) -> list[CaseRecord]: ...
+
+    def cases_in_state(self, state: CaseState, limit: int = 500) -> list[CaseRecord]: ...
+
+    def count_cases_by_state(self) -> dict[CaseState, int]: ...
+
+    def claim_case(self, key: CaseKey, claimant: str, *, until: datetime) -> bool: ...
+
+    def release_case(self, key: CaseKey, claimant: str) -> None: ...
+
+    # decisions and effects ----------------------------------------------------------------
+    def record_decision(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        policy_version: str,
+        rule_id: str,
+        action: str,
+        params: Mapping[str, Any] | None = None,
+        trace: Sequence[Any] = (),
+        actor: str = "policy",
+        effects: Sequence[EffectSpec] = (),
+        first_attempt_at: datetime | None = None,
+    ) -> tuple[DecisionRecord, list[EffectRecord]]: ...
+
+    def enqueue_effects(
+        self,
+        decision_id: int,
+        specs: Sequence[EffectSpec],
+        *,
+        first_attempt_at: datetime | None = None,
+    ) -> list[EffectRecord]: ...
+
+    def latest_decision(self, key: CaseKey) -> DecisionRecord | None: ...
+
+    def decisions_of_case(self, key: CaseKey) -> list[DecisionRecord]: ...
+
+    def get_effect(self, effect_id: int) -> EffectRecord | None: ...
+
+    def get_effect_by_key(self, effect_key: str) -> EffectRecord | None: ...
+
+    def due_effects(self, now: datetime, limit: int = 100) -> list[EffectRecord]: ...
+
+    def open_effects(self, key: CaseKey) -> list[EffectRecord]: ...
+
+    def effects_of_case(self, key: CaseKey) -> list[EffectRecord]: ...
+
+    def list_effects(
+        self, status: EffectStatus | None = None, limit: int = 500
+    ) -> list[EffectRecord]: ...
+
+    def claim_effect(self, effect_id: int) -> EffectRecord: ...
+
+    def mark_effect_done(
+        self,
+        effect_id: int,
+        *,
+        platform_code: str | None = None,
+        latency_ms: float | None = None,
+        detail: str = "",
+    ) -> EffectRecord: ...
+
+    def mark_effect_unknown(
+        self,
+        effect_id: int,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        platform_code: str | None = None,
+        latency_ms: float | None = None,
+    ) -> EffectRecord: ...
+
+    def reschedule_effect(
+        self,
+        effect_id: int,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        platform_code: str | None = None,
+        latency_ms: float | None = None,
+    ) -> EffectRecord: ...
+
+    def mark_effect_failed(
+        self,
+        effect_id: int,
+        *,
+        error: str,
+        platform_code: str | None = None,
+        latency_ms: float | None = None,
+    ) -> EffectRecord: ...
+
+    def supersede_open_effects(self, key: CaseKey, *, reason: str) -> list[EffectRecord]: ...
+
+    def retry_effect(self, effect_id: int, *, actor: str) -> EffectRecord: ...
+
+    def cancel_effect(self, effect_id: int, *, actor: str, reason: str) -> EffectRecord: ...
+
+    def recover_in_flight(self) -> list[EffectRecord]: ...
+
+    # shops and cursors --------------------------------------------------------------------
+    def get_shop(self, platform: str, shop_id: str) -> ShopRecord | None: ...
+
+    def list_shops(self) -> list[ShopRecord]: ...
+
+    def advance_cursor(
+        self, platform: str, shop_id: str, *, cursor: str | None, high_water_at: datetime | None
+    ) -> ShopRecord: ...
+
+    def record_poll(self, platform: str, shop_id: str, *, lag_s: float | None) -> ShopRecord: ...
+
+    def record_full_reconciliation(self, platform: str, shop_id: str) -> ShopRecord: ...
+
+    # quarantine ---------------------------------------------------------------------------
+    def quarantine(self, item: QuarantinedCase) -> QuarantineRecord: ...
+
+    def list_quarantine(self, *, include_resolved: bool = False) -> list[QuarantineRecord]: ...
+
+    def resolve_quarantine(self, quarantine_id: int, *, actor: str) -> QuarantineRecord: ...
+
+    # buyer history ------------------------------------------------------------------------
+    def record_buyer_refund(
+        self, key: CaseKey, *, buyer_id: str, amount: int, refunded_at: datetime
+    ) -> bool: ...
+
+    def buyer_refunds_within(
+        self,
+        platform: str,
+        buyer_id: str,
+        now: datetime,
+        window: timedelta = BUYER_HISTORY_WINDOW,
+    ) -> int: ...
+
+    def flag_buyer(self, platform: str, buyer_id: str, *, actor: str, reason: str) -> None: ...
+
+    def unflag_buyer(self, platform: str, buyer_id: str, *, actor: str) -> None: ...
+
+    def flagged_buyers(self, platform: str) -> frozenset[str]: ...
+
+    # tasks for people ---------------------------------------------------------------------
+    def open_task(
+        self,
+        key: CaseKey,
+        kind: str,
+        *,
+        deadline_at: datetime | None,
+        details: Mapping[str, Any] | None = None,
+    ) -> TaskRecord: ...
+
+    def close_task(
+        self, task_id: int, *, actor: str, status: TaskStatus = TaskStatus.done
+    ) -> TaskRecord: ...
+
+    def open_tasks(self, kind: str | None = None) -> list[TaskRecord]: ...
+
+    # audit --------------------------------------------------------------------------------
+    def append_audit(
+        self,
+        event: AuditEvent | str,
+        *,
+        actor: str,
+        key: CaseKey | None = None,
+        platform: str | None = None,
+        shop_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Requires an open unit of work: an entry is written with the change it records."""
+        ...
+
+    def audit_entries(
+        self,
+        *,
+        after_seq: int = 0,
+        case_id: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> Iterator[AuditEntry]: ...
+
+    def audit_head(self) -> ChainHead | None: ...

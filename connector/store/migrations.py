@@ -1,0 +1,181 @@
+"""Schema of ``connector.db``, as sqlite-utils migrations: each runs once and is recorded.
+
+Add a new function at the end to change the schema; never edit an applied one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlite_utils.migrations import Migrations
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+MIGRATION_SET = "refund_connector"
+
+migrations = Migrations(MIGRATION_SET)
+
+
+def _run(db: Database, script: str) -> None:
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migrations(name="0001_initial")
+def initial(db: Database) -> None:
+    _run(
+        db,
+        """
+CREATE TABLE shops (
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    cursor TEXT,
+    high_water_at TEXT,
+    last_poll_at TEXT,
+    poll_lag_s REAL,
+    last_full_reconciliation_at TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (platform, shop_id)
+) STRICT;
+CREATE TABLE cases (
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    version TEXT,
+    status TEXT NOT NULL,
+    state TEXT NOT NULL,
+    deadline_at TEXT,
+    guard_at TEXT,
+    facts_hash TEXT NOT NULL,
+    case_json TEXT NOT NULL,
+    raw_json TEXT,
+    buyer_id TEXT NOT NULL,
+    platform_updated_at TEXT,
+    next_review_at TEXT,
+    claimed_by TEXT,
+    claim_expires_at TEXT,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY (platform, shop_id, case_id)
+) STRICT;
+CREATE INDEX cases_guard ON cases (guard_at) WHERE state NOT IN ('done', 'left_to_platform');
+CREATE INDEX cases_review ON cases (next_review_at) WHERE next_review_at IS NOT NULL;
+CREATE INDEX cases_state ON cases (state);
+CREATE INDEX cases_case_id ON cases (case_id);
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    decided_version TEXT,
+    policy_version TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    trace_json TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    FOREIGN KEY (platform, shop_id, case_id) REFERENCES cases (platform, shop_id, case_id)
+) STRICT;
+CREATE INDEX decisions_case ON decisions (platform, shop_id, case_id);
+CREATE TABLE effects (
+    id INTEGER PRIMARY KEY,
+    effect_key TEXT NOT NULL UNIQUE,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    decision_id INTEGER NOT NULL REFERENCES decisions (id),
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    decided_version TEXT,
+    status TEXT NOT NULL CHECK (status IN
+        ('pending', 'in_flight', 'unknown', 'done', 'failed', 'superseded', 'cancelled')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT,
+    last_platform_code TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    done_at TEXT
+) STRICT;
+CREATE INDEX effects_due ON effects (next_attempt_at)
+    WHERE status IN ('pending', 'unknown');
+CREATE INDEX effects_case ON effects (platform, shop_id, case_id);
+CREATE INDEX effects_status ON effects (status);
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    event TEXT NOT NULL,
+    platform TEXT,
+    shop_id TEXT,
+    case_id TEXT,
+    details_json TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_case ON audit_log (case_id);
+CREATE INDEX audit_at ON audit_log (at);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+) STRICT;
+CREATE TABLE quarantine (
+    id INTEGER PRIMARY KEY,
+    identity TEXT NOT NULL UNIQUE,
+    platform TEXT,
+    shop_id TEXT,
+    case_id TEXT,
+    problems_json TEXT NOT NULL,
+    raw_json TEXT,
+    first_seen_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    seen_count INTEGER NOT NULL DEFAULT 1,
+    resolved INTEGER NOT NULL DEFAULT 0,
+    resolved_at TEXT,
+    resolved_by TEXT
+) STRICT;
+CREATE TABLE buyer_refunds (
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    buyer_id TEXT NOT NULL,
+    amount INTEGER NOT NULL,
+    refunded_at TEXT NOT NULL,
+    PRIMARY KEY (platform, shop_id, case_id)
+) STRICT;
+CREATE INDEX buyer_refunds_buyer ON buyer_refunds (platform, buyer_id, refunded_at);
+CREATE TABLE flagged_buyers (
+    platform TEXT NOT NULL,
+    buyer_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    flagged_by TEXT NOT NULL,
+    flagged_at TEXT NOT NULL,
+    PRIMARY KEY (platform, buyer_id)
+) STRICT;
+CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    deadline_at TEXT,
+    status TEXT NOT NULL CHECK (status IN ('open', 'done', 'cancelled')),
+    details_json TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    closed_at TEXT,
+    closed_by TEXT
+) STRICT;
+CREATE INDEX tasks_open ON tasks (status, deadline_at)
+""",
+    )

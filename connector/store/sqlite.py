@@ -1,0 +1,1430 @@
+"""The SQLite implementation of ``Store`` (sqlite-utils over one connection, one writer).
+
+Durability: WAL with ``synchronous=FULL``, set and read back at open; a database that cannot be
+put in WAL is refused. Concurrency: every write runs inside ``unit_of_work()``, which issues
+``BEGIN IMMEDIATE`` so the write lock is held for the whole transaction; other processes (the
+CLI) wait up to ``busy_timeout``. Within this process one lock serialises use of the connection,
+so the store can be shared by the daemon's threads. The audit chain is therefore linear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from connector.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditEvent,
+    ChainHead,
+    canonical_json,
+    chain_hash,
+    check_actor,
+    clean_details,
+    entry_body,
+)
+from connector.clock import Clock, SystemClock, to_utc
+from connector.effects import OPEN_EFFECT_STATUSES, EffectKind, EffectStatus, effect_key
+from connector.errors import StoreError
+from connector.models import TERMINAL_STATUSES, CaseStatus, QuarantinedCase, RefundCase
+from connector.paths import db_path, ensure_state_dir
+from connector.privacy import scrub
+from connector.store.api import (
+    BUYER_HISTORY_WINDOW,
+    CLOSED_CASE_STATES,
+    DEFAULT_GUARD_LEAD,
+    CaseChange,
+    CaseKey,
+    CaseRecord,
+    CaseState,
+    ChangeKind,
+    DecisionRecord,
+    EffectRecord,
+    EffectSpec,
+    QuarantineRecord,
+    ShopRecord,
+    TaskRecord,
+    TaskStatus,
+)
+from connector.store.migrations import migrations
+
+log = logging.getLogger(__name__)
+
+_Params = Sequence[Any] | Mapping[str, Any]
+
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
+_SYNCHRONOUS_FULL = 2
+
+VOLATILE_CASE_FIELDS = frozenset({"version", "updated_at"})
+"""Fields that move on every write, including the connector's own: not part of the facts."""
+
+# Allowed effect transitions: target status -> statuses it may come from.
+_EFFECT_FROM: dict[EffectStatus, frozenset[EffectStatus]] = {
+    EffectStatus.in_flight: frozenset({EffectStatus.pending, EffectStatus.unknown}),
+    EffectStatus.done: frozenset(
+        {EffectStatus.pending, EffectStatus.in_flight, EffectStatus.unknown}
+    ),
+    EffectStatus.unknown: frozenset({EffectStatus.in_flight}),
+    EffectStatus.pending: frozenset({EffectStatus.in_flight, EffectStatus.unknown}),
+    EffectStatus.failed: frozenset(
+        {EffectStatus.pending, EffectStatus.in_flight, EffectStatus.unknown}
+    ),
+    EffectStatus.superseded: frozenset({EffectStatus.pending, EffectStatus.unknown}),
+    EffectStatus.cancelled: frozenset(
+        {EffectStatus.pending, EffectStatus.unknown, EffectStatus.failed}
+    ),
+}
+
+
+def ts(value: datetime) -> str:
+    """The one text form of a time inside the database: UTC, microseconds, fixed width."""
+    return to_utc(value).isoformat(timespec="microseconds")
+
+
+def _ts_opt(value: datetime | None) -> str | None:
+    return None if value is None else ts(value)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _dt_req(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _dumps(value: Any) -> str:
+    return canonical_json(value)
+
+
+def facts_of(case: RefundCase) -> dict[str, Any]:
+    """The case's facts as stored: personal data scrubbed, volatile fields kept (for display)."""
+    doc: dict[str, Any] = scrub(case.model_dump(mode="json"))
+    return doc
+
+
+def facts_hash(doc: Mapping[str, Any]) -> str:
+    material = {k: v for k, v in doc.items() if k not in VOLATILE_CASE_FIELDS}
+    return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
+
+
+def _check_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    """Put the connection in WAL + synchronous=FULL and read both back; refuse otherwise."""
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+    if mode != "wal":
+        msg = (
+            f"journal_mode is {mode!r}, not 'wal': the connector refuses to run without "
+            "write-ahead logging (is the file read-only, in memory or on a network share?)"
+        )
+        raise StoreError(msg)
+    conn.execute("PRAGMA synchronous = FULL")
+    sync = int(conn.execute("PRAGMA synchronous").fetchone()[0])
+    if sync != _SYNCHRONOUS_FULL:
+        msg = f"synchronous is {sync}, not FULL (2): committed decisions could be lost"
+        raise StoreError(msg)
+    busy = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    if busy != int(busy_timeout_ms):
+        msg = f"busy_timeout is {busy} ms, expected {busy_timeout_ms} ms"
+        raise StoreError(msg)
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+class SqliteStore:
+    """``Store`` on one SQLite file. Open with ``SqliteStore.open(state_dir)``."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, *, clock: Clock, path: Path, read_only: bool
+    ) -> None:
+        self._conn = conn
+        self.db = Database(conn, execute_plugins=False)
+        self.clock = clock
+        self.path = path
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._uow_depth = 0
+        self._uow_thread: int | None = None
+
+    # opening ---------------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        state_dir: Path,
+        *,
+        clock: Clock | None = None,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> SqliteStore:
+        """Open (creating if needed) ``connector.db``, check pragmas, apply pending migrations."""
+        ensure_state_dir(state_dir)
+        return cls.open_file(db_path(state_dir), clock=clock, busy_timeout_ms=busy_timeout_ms)
+
+    @classmethod
+    def open_file(
+        cls,
+        path: Path,
+        *,
+        clock: Clock | None = None,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> SqliteStore:
+        try:
+            conn = sqlite3.connect(
+                str(path),
+                timeout=busy_timeout_ms / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            msg = f"cannot open {path}: {exc}"
+            raise StoreError(msg) from exc
+        try:
+            _check_pragmas(conn, busy_timeout_ms)
+            store = cls(conn, clock=clock or SystemClock(), path=path, read_only=False)
+            store.migrate()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def open_read_only(
+        cls, state_dir: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> SqliteStore:
+        """For inspection commands: never creates, migrates or writes; refuses a missing file."""
+        path = db_path(state_dir)
+        if not path.is_file():
+            msg = f"no connector database at {path} (wrong --state-dir?)"
+            raise StoreError(msg)
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                timeout=busy_timeout_ms / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            msg = f"cannot read {path}: {exc}"
+            raise StoreError(msg) from exc
+        store = cls(conn, clock=SystemClock(), path=path, read_only=True)
+        if store.pending_migrations():
+            conn.close()
+            msg = f"{path} has pending schema migrations; start the daemon once to apply them"
+            raise StoreError(msg)
+        return store
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations under the write lock (two processes never both apply)."""
+        with self.unit_of_work():
+            pending = [m.name for m in migrations.pending(self.db)]
+            migrations.apply(self.db)
+        if pending:
+            log.info("store migrated", extra={"applied": pending, "path": str(self.path)})
+        return pending
+
+    def pending_migrations(self) -> list[str]:
+        with self._lock:
+            return [m.name for m in migrations.pending(self.db)]
+
+    def applied_migrations(self) -> list[str]:
+        with self._lock:
+            return [m.name for m in migrations.applied(self.db)]
+
+    def pragma(self, name: str) -> Any:
+        with self._lock:
+            return self._conn.execute(f"PRAGMA {name}").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # transactions ----------------------------------------------------------------------------
+    @property
+    def in_unit_of_work(self) -> bool:
+        return self._uow_depth > 0 and self._uow_thread == threading.get_ident()
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; nested calls join the outer transaction."""
+        if self.read_only:
+            msg = "this store was opened read-only"
+            raise StoreError(msg)
+        with self._lock:
+            if self.in_unit_of_work:
+                self._uow_depth += 1
+                try:
+                    with self.db.atomic():
+                        yield
+                finally:
+                    self._uow_depth -= 1
+                return
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                msg = f"cannot take the database write lock: {exc}"
+                raise StoreError(msg) from exc
+            self._uow_depth, self._uow_thread = 1, threading.get_ident()
+            try:
+                yield
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    msg = f"commit failed: {exc}"
+                    raise StoreError(msg) from exc
+            finally:
+                self._uow_depth, self._uow_thread = 0, None
+
+    def _rows(self, sql: str, params: _Params = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            try:
+                cursor = self._conn.execute(sql, params)
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            except sqlite3.Error as exc:
+                msg = f"query failed: {exc}"
+                raise StoreError(msg) from exc
+
+    def _one(self, sql: str, params: _Params = ()) -> dict[str, Any] | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _write(self, sql: str, params: _Params = ()) -> sqlite3.Cursor:
+        if not self.in_unit_of_work:
+            msg = "writes need an open unit of work"
+            raise StoreError(msg)
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            msg = f"write failed: {exc}"
+            raise StoreError(msg) from exc
+
+    def _now(self) -> str:
+        return ts(self.clock.now())
+
+    # audit -----------------------------------------------------------------------------------
+    def append_audit(
+        self,
+        event: AuditEvent | str,
+        *,
+        actor: str,
+        key: CaseKey | None = None,
+        platform: str | None = None,
+        shop_id: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Chain one entry onto the log inside the caller's transaction."""
+        if not self.in_unit_of_work:
+            msg = "an audit entry is written in the same unit of work as the change it records"
+            raise StoreError(msg)
+        check_actor(actor)
+        clean = clean_details(details)
+        case_id = None
+        if key is not None:
+            platform, shop_id, case_id = key
+        head = self.audit_head()
+        seq = (head.seq if head else 0) + 1
+        prev = head.hash if head else GENESIS_HASH
+        at = self._now()
+        body = entry_body(
+            seq=seq,
+            at=at,
+            actor=actor,
+            event=str(event),
+            platform=platform,
+            shop_id=shop_id,
+            case_id=case_id,
+            details=clean,
+        )
+        digest = chain_hash(prev, body)
+        self._write(
+            "INSERT INTO audit_log (seq, at, actor, event, platform, shop_id, case_id, "
+            "details_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, at, actor, str(event), platform, shop_id, case_id, _dumps(clean), prev, digest),
+        )
+        self._write(
+            "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            (seq, digest),
+        )
+        return AuditEntry(
+            seq=seq,
+            at=at,
+            actor=actor,
+            event=str(event),
+            platform=platform,
+            shop_id=shop_id,
+            case_id=case_id,
+            details=clean,
+            prev_hash=prev,
+            hash=digest,
+        )
+
+    def audit_head(self) -> ChainHead | None:
+        row = self._one("SELECT seq, hash FROM audit_head WHERE id = 1")
+        return None if row is None else ChainHead(seq=row["seq"], hash=row["hash"])
+
+    def audit_entries(
+        self,
+        *,
+        after_seq: int = 0,
+        case_id: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> Iterator[AuditEntry]:
+        """Entries in seq order, fetched in batches so a long log is never held in memory."""
+        batch = 1000
+        last = after_seq
+        remaining = limit
+        while remaining is None or remaining > 0:
+            clauses: list[str] = ["seq > ?"]
+            params: list[Any] = [last]
+            if case_id is not None:
+                clauses.append("case_id = ?")
+                params.append(case_id)
+            if since is not None:
+                clauses.append("at >= ?")
+                params.append(ts(since))
+            size = batch if remaining is None else min(batch, remaining)
+            rows = self._rows(
+                f"SELECT * FROM audit_log WHERE {' AND '.join(clauses)} "  # noqa: S608
+                "ORDER BY seq LIMIT ?",
+                (*params, size),
+            )
+            for row in rows:
+                yield _audit_entry(row)
+            if len(rows) < size:
+                return
+            last = rows[-1]["seq"]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def last_audit_entries(self, count: int) -> list[AuditEntry]:
+        rows = self._rows("SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?", (count,))
+        return [_audit_entry(r) for r in reversed(rows)]
+
+    # cases -----------------------------------------------------------------------------------
+    def upsert_case(
+        self, case: RefundCase, raw: Any = None, *, guard_at: datetime | None = None
+    ) -> CaseChange:
+        """Store the latest platform view of a case and say what changed since the last one."""
+        doc = facts_of(case)
+        digest = facts_hash(doc)
+        now = self._now()
+        deadline = _ts_opt(case.deadline_at)
+        raw_json = None if raw is None else _dumps(scrub(raw))
+        with self.unit_of_work():
+            old = self._case_row(case.key)
+            if old is None:
+                guard = _ts_opt(guard_at) or _default_guard(case.deadline_at)
+                state = CaseState.done if case.status in TERMINAL_STATUSES else CaseState.new
+                self._write(
+                    "INSERT INTO cases (platform, shop_id, case_id, order_id, version, status, "
+                    "state, deadline_at, guard_at, facts_hash, case_json, raw_json, buyer_id, "
+                    "platform_updated_at, first_seen_at, last_seen_at, changed_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        *case.key, case.order_id, case.version, str(case.status), str(state),
+                        deadline, guard, digest, _dumps(doc), raw_json, case.buyer.id,
+                        _ts_opt(case.updated_at), now, now, now,
+                    ),
+                )
+                self.append_audit(
+                    AuditEvent.case_seen,
+                    actor="platform",
+                    key=case.key,
+                    details={
+                        "version": case.version,
+                        "status": case.status,
+                        "type": case.type,
+                        "reason": case.reason,
+                        "order_status": case.order_status,
+                        "refund_amount": case.refund_amount,
+                        "paid_amount": case.paid_amount,
+                        "deadline_at": deadline,
+                        "state": state,
+                    },
+                )
+                return CaseChange(kind=ChangeKind.new, record=self._require_case(case.key))
+            old_updated = old["platform_updated_at"]
+            new_updated = _ts_opt(case.updated_at)
+            if old_updated and new_updated and new_updated < old_updated:
+                self._write(
+                    "UPDATE cases SET last_seen_at = ? WHERE platform = ? AND shop_id = ? "
+                    "AND case_id = ?",
+                    (now, *case.key),
+                )
+                return CaseChange(
+                    kind=ChangeKind.stale,
+                    record=self._require_case(case.key),
+                    previous_version=old["version"],
+                )
+            if old["facts_hash"] == digest:
+                kind = (
+                    ChangeKind.unchanged
+                    if old["version"] == case.version and old_updated == new_updated
+                    else ChangeKind.version_only
+                )
+                self._write(
+                    "UPDATE cases SET version = ?, platform_updated_at = ?, case_json = ?, "
+                    "raw_json = COALESCE(?, raw_json), last_seen_at = ? "
+                    "WHERE platform = ? AND shop_id = ? AND case_id = ?",
+                    (case.version, new_updated, _dumps(doc), raw_json, now, *case.key),
+                )
+                if kind is ChangeKind.version_only:
+                    self.append_audit(
+                        AuditEvent.case_changed,
+                        actor="platform",
+                        key=case.key,
+                        details={
+                            "version": case.version,
+                            "previous_version": old["version"],
+                            "facts_changed": False,
+                        },
+                    )
+                return CaseChange(
+                    kind=kind,
+                    record=self._require_case(case.key),
+                    previous_version=old["version"],
+                )
+            previous_doc = json.loads(old["case_json"])
+            changed = tuple(
+                sorted(
+                    name
+                    for name in set(doc) | set(previous_doc)
+                    if name not in VOLATILE_CASE_FIELDS and doc.get(name) != previous_doc.get(name)
+                )
+            )
+            if deadline != old["deadline_at"] or guard_at is not None:
+                guard = _ts_opt(guard_at) or _default_guard(case.deadline_at)
+            else:
+                guard = old["guard_at"]
+            state = CaseState.done if case.status in TERMINAL_STATUSES else CaseState.new
+            self._write(
+                "UPDATE cases SET order_id = ?, version = ?, status = ?, state = ?, "
+                "deadline_at = ?, guard_at = ?, facts_hash = ?, case_json = ?, "
+                "raw_json = COALESCE(?, raw_json), buyer_id = ?, platform_updated_at = ?, "
+                "last_seen_at = ?, changed_at = ?, next_review_at = NULL "
+                "WHERE platform = ? AND shop_id = ? AND case_id = ?",
+                (
+                    case.order_id, case.version, str(case.status), str(state), deadline, guard,
+                    digest, _dumps(doc), raw_json, case.buyer.id, new_updated, now, now,
+                    *case.key,
+                ),
+            )
+            self.append_audit(
+                AuditEvent.case_changed,
+                actor="platform",
+                key=case.key,
+                details={
+                    "version": case.version,
+                    "previous_version": old["version"],
+                    "facts_changed": True,
+                    "changed_fields": list(changed),
+                    "status": case.status,
+                    "previous_status": old["status"],
+                    "deadline_at": deadline,
+                    "state": state,
+                },
+            )
+            return CaseChange(
+                kind=ChangeKind.facts_changed,
+                record=self._require_case(case.key),
+                previous_version=old["version"],
+                changed_fields=changed,
+            )
+
+    def _case_row(self, key: CaseKey) -> dict[str, Any] | None:
+        return self._one(
+            "SELECT * FROM cases WHERE platform = ? AND shop_id = ? AND case_id = ?", key
+        )
+
+    def _require_case(self, key: CaseKey) -> CaseRecord:
+        record = self.get_case(key)
+        if record is None:
+            msg = f"no case {'/'.join(key)}"
+            raise StoreError(msg)
+        return record
+
+    def get_case(self, key: CaseKey) -> CaseRecord | None:
+        row = self._case_row(key)
+        return None if row is None else _case_record(row)
+
+    def find_cases(self, case_id: str) -> list[CaseRecord]:
+        rows = self._rows(
+            "SELECT * FROM cases WHERE case_id = ? ORDER BY platform, shop_id", (case_id,)
+        )
+        return [_case_record(r) for r in rows]
+
+    def set_case_state(
+        self,
+        key: CaseKey,
+        state: CaseState,
+        *,
+        actor: str = "system",
+        reason: str = "",
+        next_review_at: datetime | None = None,
+        guard_at: datetime | None = None,
+    ) -> CaseRecord:
+        with self.unit_of_work():
+            old = self._require_case(key)
+            self._write(
+                "UPDATE cases SET state = ?, next_review_at = ?, guard_at = COALESCE(?, guard_at) "
+                "WHERE platform = ? AND shop_id = ? AND case_id = ?",
+                (str(state), _ts_opt(next_review_at), _ts_opt(guard_at), *key),
+            )
+            if old.state != state or guard_at is not None:
+                self.append_audit(
+                    AuditEvent.case_state,
+                    actor=actor,
+                    key=key,
+                    details={
+                        "state": state,
+                        "previous_state": old.state,
+                        "reason": reason,
+                        "next_review_at": _ts_opt(next_review_at),
+                        "guard_at": _ts_opt(guard_at),
+                    },
+                )
+            return self._require_case(key)
+
+    def cases_due_for_guard(self, now: datetime, limit: int = 500) -> list[CaseRecord]:
+        """Open cases whose guard time has come: the sweeper's query, by nearest deadline."""
+        closed = tuple(str(s) for s in CLOSED_CASE_STATES)
+        terminal = tuple(str(s) for s in TERMINAL_STATUSES)
+        rows = self._rows(
+            "SELECT * FROM cases WHERE guard_at IS NOT NULL AND guard_at <= ? "
+            "AND state NOT IN (?, ?) AND status NOT IN (?, ?) "
+            "ORDER BY deadline_at, guard_at LIMIT ?",
+            (ts(now), *closed, *terminal, limit),
+        )
+        return [_case_record(r) for r in rows]
+
+    def cases_due_for_review(self, now: datetime, limit: int = 500) -> list[CaseRecord]:
+        closed = tuple(str(s) for s in CLOSED_CASE_STATES)
+        rows = self._rows(
+            "SELECT * FROM cases WHERE next_review_at IS NOT NULL AND next_review_at <= ? "
+            "AND state NOT IN (?, ?) ORDER BY next_review_at LIMIT ?",
+            (ts(now), *closed, limit),
+        )
+        return [_case_record(r) for r in rows]
+
+    def cases_in_state(self, state: CaseState, limit: int = 500) -> list[CaseRecord]:
+        rows = self._rows(
+            "SELECT * FROM cases WHERE state = ? ORDER BY deadline_at, changed_at LIMIT ?",
+            (str(state), limit),
+        )
+        return [_case_record(r) for r in rows]
+
+    def count_cases_by_state(self) -> dict[CaseState, int]:
+        rows = self._rows("SELECT state, count(*) AS n FROM cases GROUP BY state")
+        counts = dict.fromkeys(CaseState, 0)
+        for row in rows:
+            counts[CaseState(row["state"])] = row["n"]
+        return counts
+
+    def claim_case(self, key: CaseKey, claimant: str, *, until: datetime) -> bool:
+        """Take a case for a reviewer; true if free, expired or already theirs."""
+        with self.unit_of_work():
+            cursor = self._write(
+                "UPDATE cases SET claimed_by = ?, claim_expires_at = ? "
+                "WHERE platform = ? AND shop_id = ? AND case_id = ? AND (claimed_by IS NULL "
+                "OR claimed_by = ? OR claim_expires_at IS NULL OR claim_expires_at <= ?)",
+                (claimant, ts(until), *key, claimant, self._now()),
+            )
+            return cursor.rowcount == 1
+
+    def release_case(self, key: CaseKey, claimant: str) -> None:
+        with self.unit_of_work():
+            self._write(
+                "UPDATE cases SET claimed_by = NULL, claim_expires_at = NULL "
+                "WHERE platform = ? AND shop_id = ? AND case_id = ? AND claimed_by = ?",
+                (*key, claimant),
+            )
+
+    # decisions and effects -------------------------------------------------------------------
+    def record_decision(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        policy_version: str,
+        rule_id: str,
+        action: str,
+        params: Mapping[str, Any] | None = None,
+        trace: Sequence[Any] = (),
+        actor: str = "policy",
+        effects: Sequence[EffectSpec] = (),
+        first_attempt_at: datetime | None = None,
+    ) -> tuple[DecisionRecord, list[EffectRecord]]:
+        """Decision + its effects + the ``decided`` audit entry, in one transaction."""
+        check_actor(actor)
+        clean_params = clean_details(params)
+        trace_doc = json.loads(_dumps(list(trace)))
+        with self.unit_of_work():
+            self._require_case(key)
+            now = self._now()
+            cursor = self._write(
+                "INSERT INTO decisions (platform, shop_id, case_id, decided_version, "
+                "policy_version, rule_id, action, params_json, trace_json, decided_at, actor) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *key, decided_version, policy_version, rule_id, action,
+                    _dumps(clean_params), _dumps(trace_doc), now, actor,
+                ),
+            )
+            decision_id = int(cursor.lastrowid or 0)
+            self.append_audit(
+                AuditEvent.decided,
+                actor=actor,
+                key=key,
+                details={
+                    "decision_id": decision_id,
+                    "rule_id": rule_id,
+                    "action": action,
+                    "policy_version": policy_version,
+                    "decided_version": decided_version,
+                    "params": clean_params,
+                    "trace": trace_doc,
+                    "effects": [str(s.kind) for s in effects],
+                },
+            )
+            created = self.enqueue_effects(
+                decision_id, effects, first_attempt_at=first_attempt_at
+            )
+            decision = self._decision(decision_id)
+            return decision, created
+
+    def enqueue_effects(
+        self,
+        decision_id: int,
+        specs: Sequence[EffectSpec],
+        *,
+        first_attempt_at: datetime | None = None,
+    ) -> list[EffectRecord]:
+        """Add outbox rows; a key that already exists is left alone (returns only new rows)."""
+        created: list[EffectRecord] = []
+        with self.unit_of_work():
+            decision = self._decision(decision_id)
+            now = self._now()
+            due = _ts_opt(first_attempt_at) or now
+            base = self._one(
+                "SELECT COALESCE(MAX(position) + 1, 0) AS next FROM effects WHERE decision_id = ?",
+                (decision_id,),
+            )
+            position = int(base["next"]) if base else 0
+            for spec in specs:
+                key = effect_key(
+                    decision.platform, decision.shop_id, decision.case_id,
+                    decision.decided_version, spec.kind,
+                )
+                params = clean_details(spec.params)
+                cursor = self._write(
+                    "INSERT INTO effects (effect_key, platform, shop_id, case_id, decision_id, "
+                    "position, kind, params_json, decided_version, status, attempts, "
+                    "next_attempt_at, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) "
+                    "ON CONFLICT (effect_key) DO NOTHING",
+                    (
+                        key, decision.platform, decision.shop_id, decision.case_id, decision_id,
+                        position, str(spec.kind), _dumps(params), decision.decided_version,
+                        due, now, now,
+                    ),
+                )
+                if cursor.rowcount == 1:
+                    position += 1
+                    record = self.get_effect_by_key(key)
+                    assert record is not None
+                    created.append(record)
+        return created
+
+    def _decision(self, decision_id: int) -> DecisionRecord:
+        row = self._one("SELECT * FROM decisions WHERE id = ?", (decision_id,))
+        if row is None:
+            msg = f"no decision {decision_id}"
+            raise StoreError(msg)
+        return _decision_record(row)
+
+    def latest_decision(self, key: CaseKey) -> DecisionRecord | None:
+        row = self._one(
+            "SELECT * FROM decisions WHERE platform = ? AND shop_id = ? AND case_id = ? "
+            "ORDER BY id DESC LIMIT 1",
+            key,
+        )
+        return None if row is None else _decision_record(row)
+
+    def decisions_of_case(self, key: CaseKey) -> list[DecisionRecord]:
+        rows = self._rows(
+            "SELECT * FROM decisions WHERE platform = ? AND shop_id = ? AND case_id = ? "
+            "ORDER BY id",
+            key,
+        )
+        return [_decision_record(r) for r in rows]
+
+    def get_effect(self, effect_id: int) -> EffectRecord | None:
+        row = self._one("SELECT * FROM effects WHERE id = ?", (effect_id,))
+        return None if row is None else _effect_record(row)
+
+    def get_effect_by_key(self, effect_key: str) -> EffectRecord | None:
+        row = self._one("SELECT * FROM effects WHERE effect_key = ?", (effect_key,))
+        return None if row is None else _effect_record(row)
+
+    def due_effects(self, now: datetime, limit: int = 100) -> list[EffectRecord]:
+        """Pending or unknown effects whose time has come and whose earlier siblings are done."""
+        rows = self._rows(
+            "SELECT e.* FROM effects e WHERE e.status IN ('pending', 'unknown') "
+            "AND e.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM effects p "
+            "WHERE p.decision_id = e.decision_id AND p.position < e.position "
+            "AND p.status <> 'done') ORDER BY e.next_attempt_at, e.id LIMIT ?",
+            (ts(now), limit),
+        )
+        return [_effect_record(r) for r in rows]
+
+    def open_effects(self, key: CaseKey) -> list[EffectRecord]:
+        return [e for e in self.effects_of_case(key) if e.status in OPEN_EFFECT_STATUSES]
+
+    def effects_of_case(self, key: CaseKey) -> list[EffectRecord]:
+        rows = self._rows(
+            "SELECT * FROM effects WHERE platform = ? AND shop_id = ? AND case_id = ? ORDER BY id",
+            key,
+        )
+        return [_effect_record(r) for r in rows]
+
+    def list_effects(
+        self, status: EffectStatus | None = None, limit: int = 500
+    ) -> list[EffectRecord]:
+        if status is None:
+            rows = self._rows("SELECT * FROM effects ORDER BY id LIMIT ?", (limit,))
+        else:
+            rows = self._rows(
+                "SELECT * FROM effects WHERE status = ? ORDER BY id LIMIT ?", (str(status), limit)
+            )
+        return [_effect_record(r) for r in rows]
+
+    def _move_effect(
+        self,
+        effect_id: int,
+        target: EffectStatus,
+        *,
+        count_attempt: bool = False,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+        platform_code: str | None = None,
+    ) -> tuple[EffectRecord, EffectRecord]:
+        """Change one effect's status if the transition is allowed; returns (before, after)."""
+        before = self.get_effect(effect_id)
+        if before is None:
+            msg = f"no effect {effect_id}"
+            raise StoreError(msg)
+        if before.status not in _EFFECT_FROM[target]:
+            msg = f"effect {effect_id} cannot go from {before.status} to {target}"
+            raise StoreError(msg)
+        now = self._now()
+        self._write(
+            "UPDATE effects SET status = ?, attempts = attempts + ?, "
+            "next_attempt_at = ?, last_error = COALESCE(?, last_error), "
+            "last_platform_code = COALESCE(?, last_platform_code), updated_at = ?, "
+            "done_at = ? WHERE id = ?",
+            (
+                str(target), 1 if count_attempt else 0,
+                _ts_opt(next_attempt_at)
+                if target in {EffectStatus.pending, EffectStatus.unknown}
+                else None,
+                error, platform_code, now,
+                now if target is EffectStatus.done else None, effect_id,
+            ),
+        )
+        after = self.get_effect(effect_id)
+        assert after is not None
+        return before, after
+
+    def _effect_audit(
+        self,
+        event: AuditEvent,
+        effect: EffectRecord,
+        *,
+        actor: str = "system",
+        **details: Any,
+    ) -> None:
+        self.append_audit(
+            event,
+            actor=actor,
+            key=effect.case_key,
+            details={
+                "effect_id": effect.id,
+                "kind": effect.kind,
+                "attempt": effect.attempts,
+                "decided_version": effect.decided_version,
+                **{k: v for k, v in details.items() if v is not None},
+            },
+        )
+
+    def claim_effect(self, effect_id: int) -> EffectRecord:
+        """Mark in flight (one more attempt) just before the external call."""
+        with self.unit_of_work():
+            _, after = self._move_effect(effect_id, EffectStatus.in_flight, count_attempt=True)
+            return after
+
+    def mark_effect_done(
+        self,
+        effect_id: int,
+        *,
+        platform_code: str | None = None,
+        latency_ms: float | None = None,
+        detail: str = "",
+    ) -> EffectRecord:
+        with self.unit_of_work():
+            _, after = self._move_effect(
+                effect_id, EffectStatus.done, platform_code=platform_code
+            )
+            self._effect_audit(
+                AuditEvent.effect_done, after, outcome="done", platform_code=platform_code,
+                latency_ms=_ms(latency_ms), detail=detail or None,
+            )
+            return after
+
+    def mark_effect_unknown(
+        self,
+        effect_id: int,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        platform_code: str | None = None,
+        latency_ms: float | None = None,
+    ) -> EffectRecord:
+        """Sent without an answer: the next attempt must re-read before resending."""
+        with self.unit_of_work():
+            _, after = self._move_effect(
+                effect_id, EffectStatus.unknown, next_attempt_at=next_attempt_at,
+                error=error, platform_code=platform_code,
+            )
+            self._effect_audit(
+                AuditEvent.effect_attempt, after, outcome="unknown", platform_code=platform_code,
+                latency_ms=_ms(latency_ms), error=error,
+                next_attempt_at=ts(next_attempt_at),
+            )
+            return after
+
+    def reschedule_effect(
+        self,
+        effect_id: int,
+        *,
+        error: str,
+        next_attempt_at: datetime,
+        platform_code: str | None = None,
+        latency_ms: float | None = None,
+    ) -> EffectRecord:
+        """A retryable failure known not to have been applied: back to pending, later."""
+        with self.unit_of_work():
+            _, after = self._move_effect(
+                effect_id, EffectStatus.pending, next_attempt_at=next_attempt_at,
+                error=error, platform_code=platform_code,
+            )
+            self._effect_audit(
+                AuditEvent.effect_attempt, after, outcome="retry", platform_code=platform_code,
+                latency_ms=_ms(latency_ms), error=error,
+                next_attempt_at=ts(next_attempt_at),
+            )
+            return after
+
+    def mark_effect_failed(
+        self,
+        effect_id: int,
+        *,
+        error: str,
+        platform_code: str | None = None,
+        latency_ms: float | None = None,
+    ) -> EffectRecord:
+        with self.unit_of_work():
+            _, after = self._move_effect(
+                effect_id, EffectStatus.failed, error=error, platform_code=platform_code
+            )
+            self._effect_audit(
+                AuditEvent.effect_failed, after, outcome="failed", platform_code=platform_code,
+                latency_ms=_ms(latency_ms), error=error,
+            )
+            return after
+
+    def supersede_open_effects(self, key: CaseKey, *, reason: str) -> list[EffectRecord]:
+        """The case moved on: pending/unknown effects of older decisions will not be sent."""
+        changed: list[EffectRecord] = []
+        with self.unit_of_work():
+            for effect in self.effects_of_case(key):
+                if effect.status in _EFFECT_FROM[EffectStatus.superseded]:
+                    _, after = self._move_effect(effect.id, EffectStatus.superseded)
+                    self._effect_audit(AuditEvent.effect_superseded, after, reason=reason)
+                    changed.append(after)
+        return changed
+
+    def retry_effect(self, effect_id: int, *, actor: str) -> EffectRecord:
+        """Ops: send a failed or unknown effect again now (unknown still re-reads first)."""
+        check_actor(actor)
+        with self.unit_of_work():
+            effect = self.get_effect(effect_id)
+            if effect is None or effect.status not in {EffectStatus.failed, EffectStatus.unknown}:
+                status = "missing" if effect is None else effect.status
+                msg = f"effect {effect_id} is {status}; only failed or unknown effects are retried"
+                raise StoreError(msg)
+            target = EffectStatus.pending if effect.status is EffectStatus.failed else effect.status
+            now = self.clock.now()
+            self._write(
+                "UPDATE effects SET status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                (str(target), ts(now), ts(now), effect_id),
+            )
+            after = self.get_effect(effect_id)
+            assert after is not None
+            self._effect_audit(
+                AuditEvent.effect_requeued, after, actor=actor, previous_status=effect.status
+            )
+            return after
+
+    def cancel_effect(self, effect_id: int, *, actor: str, reason: str) -> EffectRecord:
+        check_actor(actor)
+        with self.unit_of_work():
+            before, after = self._move_effect(effect_id, EffectStatus.cancelled)
+            self._effect_audit(
+                AuditEvent.effect_cancelled, after, actor=actor, reason=reason,
+                previous_status=before.status,
+            )
+            return after
+
+    def recover_in_flight(self) -> list[EffectRecord]:
+        """At start-up: an effect left in flight by a crash may have been applied -> unknown."""
+        recovered: list[EffectRecord] = []
+        with self.unit_of_work():
+            for effect in self.list_effects(EffectStatus.in_flight, limit=1_000_000):
+                _, after = self._move_effect(
+                    effect.id, EffectStatus.unknown, next_attempt_at=self.clock.now(),
+                    error="in flight when the connector stopped",
+                )
+                self._effect_audit(
+                    AuditEvent.effect_attempt, after, outcome="unknown",
+                    error="in flight when the connector stopped",
+                )
+                recovered.append(after)
+        return recovered
+
+    # shops and cursors -----------------------------------------------------------------------
+    def _ensure_shop(self, platform: str, shop_id: str) -> None:
+        self._write(
+            "INSERT INTO shops (platform, shop_id, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (platform, shop_id) DO NOTHING",
+            (platform, shop_id, self._now()),
+        )
+
+    def get_shop(self, platform: str, shop_id: str) -> ShopRecord | None:
+        row = self._one(
+            "SELECT * FROM shops WHERE platform = ? AND shop_id = ?", (platform, shop_id)
+        )
+        return None if row is None else _shop_record(row)
+
+    def list_shops(self) -> list[ShopRecord]:
+        return [_shop_record(r) for r in self._rows("SELECT * FROM shops ORDER BY 1, 2")]
+
+    def _shop(self, platform: str, shop_id: str) -> ShopRecord:
+        shop = self.get_shop(platform, shop_id)
+        assert shop is not None
+        return shop
+
+    def advance_cursor(
+        self, platform: str, shop_id: str, *, cursor: str | None, high_water_at: datetime | None
+    ) -> ShopRecord:
+        """Move the poll cursor after the page it covers is committed; it never goes back."""
+        with self.unit_of_work():
+            self._ensure_shop(platform, shop_id)
+            current = self._shop(platform, shop_id)
+            if (
+                high_water_at is not None
+                and current.high_water_at is not None
+                and high_water_at < current.high_water_at
+            ):
+                msg = (
+                    f"cursor of {platform}/{shop_id} would move back from "
+                    f"{current.high_water_at.isoformat()} to {high_water_at.isoformat()}"
+                )
+                raise StoreError(msg)
+            self._write(
+                "UPDATE shops SET cursor = ?, high_water_at = COALESCE(?, high_water_at), "
+                "updated_at = ? WHERE platform = ? AND shop_id = ?",
+                (cursor, _ts_opt(high_water_at), self._now(), platform, shop_id),
+            )
+            return self._shop(platform, shop_id)
+
+    def record_poll(self, platform: str, shop_id: str, *, lag_s: float | None) -> ShopRecord:
+        with self.unit_of_work():
+            self._ensure_shop(platform, shop_id)
+            now = self._now()
+            self._write(
+                "UPDATE shops SET last_poll_at = ?, poll_lag_s = ?, updated_at = ? "
+                "WHERE platform = ? AND shop_id = ?",
+                (now, lag_s, now, platform, shop_id),
+            )
+            return self._shop(platform, shop_id)
+
+    def record_full_reconciliation(self, platform: str, shop_id: str) -> ShopRecord:
+        with self.unit_of_work():
+            self._ensure_shop(platform, shop_id)
+            now = self._now()
+            self._write(
+                "UPDATE shops SET last_full_reconciliation_at = ?, updated_at = ? "
+                "WHERE platform = ? AND shop_id = ?",
+                (now, now, platform, shop_id),
+            )
+            return self._shop(platform, shop_id)
+
+    # quarantine ------------------------------------------------------------------------------
+    def quarantine(self, item: QuarantinedCase) -> QuarantineRecord:
+        """Keep a payload that is not a valid case; the same item seen again is counted once."""
+        raw = scrub(item.raw)
+        problems = [{"field": p.field, "reason": p.reason} for p in item.problems]
+        if item.platform and item.shop_id and item.case_id:
+            identity = f"case:{item.platform}/{item.shop_id}/{item.case_id}"
+        else:
+            identity = "raw:" + hashlib.sha256(_dumps(raw).encode("utf-8")).hexdigest()
+        with self.unit_of_work():
+            now = self._now()
+            old = self._one(
+                "SELECT * FROM quarantine WHERE identity = ?", (identity,)
+            )
+            if old is None:
+                self._write(
+                    "INSERT INTO quarantine (identity, platform, shop_id, case_id, problems_json, "
+                    "raw_json, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        identity, item.platform, item.shop_id, item.case_id, _dumps(problems),
+                        _dumps(raw), now, now,
+                    ),
+                )
+            else:
+                self._write(
+                    "UPDATE quarantine SET problems_json = ?, raw_json = ?, last_seen_at = ?, "
+                    "seen_count = seen_count + 1, resolved = 0, resolved_at = NULL, "
+                    "resolved_by = NULL WHERE identity = ?",
+                    (_dumps(problems), _dumps(raw), now, identity),
+                )
+            row = self._one("SELECT * FROM quarantine WHERE identity = ?", (identity,))
+            assert row is not None
+            record = _quarantine_record(row)
+            if old is None or json.loads(old["problems_json"]) != problems or old["resolved"]:
+                self.append_audit(
+                    AuditEvent.quarantined,
+                    actor="system",
+                    platform=item.platform,
+                    shop_id=item.shop_id,
+                    key=(
+                        (item.platform, item.shop_id, item.case_id)
+                        if item.platform and item.shop_id and item.case_id
+                        else None
+                    ),
+                    details={"quarantine_id": record.id, "problems": problems},
+                )
+            return record
+
+    def list_quarantine(self, *, include_resolved: bool = False) -> list[QuarantineRecord]:
+        sql = "SELECT * FROM quarantine"
+        if not include_resolved:
+            sql += " WHERE resolved = 0"
+        return [_quarantine_record(r) for r in self._rows(sql + " ORDER BY id")]
+
+    def resolve_quarantine(self, quarantine_id: int, *, actor: str) -> QuarantineRecord:
+        check_actor(actor)
+        with self.unit_of_work():
+            now = self._now()
+            cursor = self._write(
+                "UPDATE quarantine SET resolved = 1, resolved_at = ?, resolved_by = ? WHERE id = ?",
+                (now, actor, quarantine_id),
+            )
+            if cursor.rowcount != 1:
+                msg = f"no quarantined item {quarantine_id}"
+                raise StoreError(msg)
+            row = self._one("SELECT * FROM quarantine WHERE id = ?", (quarantine_id,))
+            assert row is not None
+            record = _quarantine_record(row)
+            key = (
+                (record.platform, record.shop_id, record.case_id)
+                if record.platform and record.shop_id and record.case_id
+                else None
+            )
+            self.append_audit(
+                AuditEvent.quarantine_resolved, actor=actor, key=key,
+                platform=record.platform, shop_id=record.shop_id,
+                details={"quarantine_id": quarantine_id},
+            )
+            return record
+
+    # buyer history ---------------------------------------------------------------------------
+    def record_buyer_refund(
+        self, key: CaseKey, *, buyer_id: str, amount: int, refunded_at: datetime
+    ) -> bool:
+        """One refund per case (re-recording is a no-op); true if newly recorded."""
+        with self.unit_of_work():
+            cursor = self._write(
+                "INSERT INTO buyer_refunds (platform, shop_id, case_id, buyer_id, amount, "
+                "refunded_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (platform, shop_id, case_id) DO NOTHING",
+                (*key, buyer_id, amount, ts(refunded_at)),
+            )
+            return cursor.rowcount == 1
+
+    def buyer_refunds_within(
+        self,
+        platform: str,
+        buyer_id: str,
+        now: datetime,
+        window: timedelta = BUYER_HISTORY_WINDOW,
+    ) -> int:
+        row = self._one(
+            "SELECT count(*) AS n FROM buyer_refunds WHERE platform = ? AND buyer_id = ? "
+            "AND refunded_at > ? AND refunded_at <= ?",
+            (platform, buyer_id, ts(now - window), ts(now)),
+        )
+        return int(row["n"]) if row else 0
+
+    def flag_buyer(self, platform: str, buyer_id: str, *, actor: str, reason: str) -> None:
+        check_actor(actor)
+        with self.unit_of_work():
+            self._write(
+                "INSERT INTO flagged_buyers (platform, buyer_id, reason, flagged_by, flagged_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, buyer_id) DO UPDATE SET "
+                "reason = excluded.reason, flagged_by = excluded.flagged_by",
+                (platform, buyer_id, reason, actor, self._now()),
+            )
+            self.append_audit(
+                AuditEvent.buyer_flagged, actor=actor, platform=platform,
+                details={"buyer_id": buyer_id, "reason": reason},
+            )
+
+    def unflag_buyer(self, platform: str, buyer_id: str, *, actor: str) -> None:
+        check_actor(actor)
+        with self.unit_of_work():
+            cursor = self._write(
+                "DELETE FROM flagged_buyers WHERE platform = ? AND buyer_id = ?",
+                (platform, buyer_id),
+            )
+            if cursor.rowcount:
+                self.append_audit(
+                    AuditEvent.buyer_unflagged, actor=actor, platform=platform,
+                    details={"buyer_id": buyer_id},
+                )
+
+    def flagged_buyers(self, platform: str) -> frozenset[str]:
+        rows = self._rows("SELECT buyer_id FROM flagged_buyers WHERE platform = ?", (platform,))
+        return frozenset(r["buyer_id"] for r in rows)
+
+    # tasks -----------------------------------------------------------------------------------
+    def open_task(
+        self,
+        key: CaseKey,
+        kind: str,
+        *,
+        deadline_at: datetime | None,
+        details: Mapping[str, Any] | None = None,
+    ) -> TaskRecord:
+        clean = clean_details(details)
+        with self.unit_of_work():
+            cursor = self._write(
+                "INSERT INTO tasks (platform, shop_id, case_id, kind, deadline_at, status, "
+                "details_json, created_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+                (*key, kind, _ts_opt(deadline_at), _dumps(clean), self._now()),
+            )
+            task = self._task(int(cursor.lastrowid or 0))
+            self.append_audit(
+                AuditEvent.task_opened, actor="system", key=key,
+                details={"task_id": task.id, "kind": kind, "deadline_at": _ts_opt(deadline_at),
+                         **clean},
+            )
+            return task
+
+    def close_task(
+        self, task_id: int, *, actor: str, status: TaskStatus = TaskStatus.done
+    ) -> TaskRecord:
+        check_actor(actor)
+        if status is TaskStatus.open:
+            msg = "close_task needs done or cancelled"
+            raise StoreError(msg)
+        with self.unit_of_work():
+            task = self._task(task_id)
+            if task.status is not TaskStatus.open:
+                msg = f"task {task_id} is already {task.status}"
+                raise StoreError(msg)
+            self._write(
+                "UPDATE tasks SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
+                (str(status), self._now(), actor, task_id),
+            )
+            self.append_audit(
+                AuditEvent.task_closed, actor=actor,
+                key=(task.platform, task.shop_id, task.case_id),
+                details={"task_id": task_id, "kind": task.kind, "status": status},
+            )
+            return self._task(task_id)
+
+    def _task(self, task_id: int) -> TaskRecord:
+        row = self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        if row is None:
+            msg = f"no task {task_id}"
+            raise StoreError(msg)
+        return _task_record(row)
+
+    def open_tasks(self, kind: str | None = None) -> list[TaskRecord]:
+        if kind is None:
+            rows = self._rows("SELECT * FROM tasks WHERE status = 'open' ORDER BY deadline_at, id")
+        else:
+            rows = self._rows(
+                "SELECT * FROM tasks WHERE status = 'open' AND kind = ? ORDER BY deadline_at, id",
+                (kind,),
+            )
+        return [_task_record(r) for r in rows]
+
+
+# row -> record ---------------------------------------------------------------------------------
+def _ms(latency_ms: float | None) -> float | None:
+    return None if latency_ms is None else round(latency_ms, 1)
+
+
+def _default_guard(deadline: datetime | None) -> str | None:
+    return None if deadline is None else ts(deadline - DEFAULT_GUARD_LEAD)
+
+
+def _audit_entry(row: Mapping[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        seq=row["seq"],
+        at=row["at"],
+        actor=row["actor"],
+        event=row["event"],
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        case_id=row["case_id"],
+        details=json.loads(row["details_json"]),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def _case_record(row: Mapping[str, Any]) -> CaseRecord:
+    return CaseRecord(
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        case_id=row["case_id"],
+        order_id=row["order_id"],
+        case=RefundCase.model_validate_json(row["case_json"]),
+        version=row["version"],
+        status=CaseStatus(row["status"]),
+        state=CaseState(row["state"]),
+        deadline_at=_dt(row["deadline_at"]),
+        guard_at=_dt(row["guard_at"]),
+        facts_hash=row["facts_hash"],
+        next_review_at=_dt(row["next_review_at"]),
+        claimed_by=row["claimed_by"],
+        claim_expires_at=_dt(row["claim_expires_at"]),
+        buyer_id=row["buyer_id"],
+        first_seen_at=_dt_req(row["first_seen_at"]),
+        last_seen_at=_dt_req(row["last_seen_at"]),
+        changed_at=_dt_req(row["changed_at"]),
+        raw=None if row["raw_json"] is None else json.loads(row["raw_json"]),
+    )
+
+
+def _decision_record(row: Mapping[str, Any]) -> DecisionRecord:
+    return DecisionRecord(
+        id=row["id"],
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        case_id=row["case_id"],
+        decided_version=row["decided_version"],
+        policy_version=row["policy_version"],
+        rule_id=row["rule_id"],
+        action=row["action"],
+        params=json.loads(row["params_json"]),
+        trace=json.loads(row["trace_json"]),
+        decided_at=_dt_req(row["decided_at"]),
+        actor=row["actor"],
+    )
+
+
+def _effect_record(row: Mapping[str, Any]) -> EffectRecord:
+    return EffectRecord(
+        id=row["id"],
+        key=row["effect_key"],
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        case_id=row["case_id"],
+        decision_id=row["decision_id"],
+        position=row["position"],
+        kind=EffectKind(row["kind"]),
+        params=json.loads(row["params_json"]),
+        decided_version=row["decided_version"],
+        status=EffectStatus(row["status"]),
+        attempts=row["attempts"],
+        next_attempt_at=_dt(row["next_attempt_at"]),
+        last_error=row["last_error"],
+        last_platform_code=row["last_platform_code"],
+        created_at=_dt_req(row["created_at"]),
+        updated_at=_dt_req(row["updated_at"]),
+        done_at=_dt(row["done_at"]),
+    )
+
+
+def _shop_record(row: Mapping[str, Any]) -> ShopRecord:
+    return ShopRecord(
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        cursor=row["cursor"],
+        high_water_at=_dt(row["high_water_at"]),
+        last_poll_at=_dt(row["last_poll_at"]),
+        poll_lag_s=row["poll_lag_s"],
+        last_full_reconciliation_at=_dt(row["last_full_reconciliation_at"]),
+    )
+
+
+def _quarantine_record(row: Mapping[str, Any]) -> QuarantineRecord:
+    return QuarantineRecord(
+        id=row["id"],
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        case_id=row["case_id"],
+        problems=json.loads(row["problems_json"]),
+        raw=None if row["raw_json"] is None else json.loads(row["raw_json"]),
+        first_seen_at=_dt_req(row["first_seen_at"]),
+        last_seen_at=_dt_req(row["last_seen_at"]),
+        seen_count=row["seen_count"],
+        resolved=bool(row["resolved"]),
+    )
+
+
+def _task_record(row: Mapping[str, Any]) -> TaskRecord:
+    return TaskRecord(
+        id=row["id"],
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        case_id=row["case_id"],
+        kind=row["kind"],
+        deadline_at=_dt(row["deadline_at"]),
+        status=TaskStatus(row["status"]),
+        details=json.loads(row["details_json"]),
+        created_at=_dt_req(row["created_at"]),
+        closed_at=_dt(row["closed_at"]),
+        closed_by=row["closed_by"],
+    )
