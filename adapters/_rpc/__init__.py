@@ -6,7 +6,14 @@ nested envelopes, converting yuan strings and GMT+8 timestamps, and opaque page 
 """
 
 from adapters._rpc.envelope import dig, require_mapping, unwrap_list
-from adapters._rpc.errors import ALREADY_DONE, ErrorRule, ErrorTable, PlatformFault
+from adapters._rpc.errors import (
+    ALREADY_DONE,
+    AlreadyInTargetState,
+    ErrorRule,
+    ErrorTable,
+    PlatformFault,
+    raise_for_fault,
+)
 from adapters._rpc.paging import decode_token, encode_token, iter_pages
 from adapters._rpc.signing import SignedParamsAuth, concat_sorted, sign_concat
 from adapters._rpc.transport import Operation, post_gateway, retry_after_from_header
@@ -14,6 +21,7 @@ from adapters._rpc.values import format_local_time, parse_local_time, yuan_to_fe
 
 __all__ = [
     "ALREADY_DONE",
+    "AlreadyInTargetState",
     "ErrorRule",
     "ErrorTable",
     "Operation",
@@ -27,6 +35,7 @@ __all__ = [
     "iter_pages",
     "parse_local_time",
     "post_gateway",
+    "raise_for_fault",
     "require_mapping",
     "retry_after_from_header",
     "sign_concat",

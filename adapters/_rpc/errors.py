@@ -1,6 +1,6 @@
 """Platform error envelopes -> ``connector.errors``, as an ordered table of data.
 
-Each platform declares rules (codes, sub-code prefixes, text patterns) in order; the first that
+Each platform declares rules (codes, sub-code patterns, text patterns) in order; the first that
 matches decides the error class, or ``ALREADY_DONE`` when the platform reports that the case is
 already in the state the write wanted. Messages keep the platform's own words, scrubbed of any
 secret the caller names.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final, Literal, NoReturn
 
 from connector.errors import AdapterError, RetryableError
 
@@ -39,31 +39,28 @@ class ErrorRule:
 
     verdict: Verdict
     codes: frozenset[str] = frozenset()
-    sub_codes: tuple[str, ...] = ()
-    """sub_code equals one of these or starts with one followed by ``:`` or ``.``"""
+    sub_code: str | None = None
+    """a regular expression searched in ``sub_code`` (anchor it with ``^`` for a prefix)"""
     text: str | None = None
     """a regular expression searched in ``msg`` and ``sub_msg``"""
     writes_only: bool = False
-    _pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _sub_code: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _text: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        pattern = re.compile(self.text, re.IGNORECASE) if self.text else None
-        object.__setattr__(self, "_pattern", pattern)
+        sub_code = re.compile(self.sub_code, re.IGNORECASE) if self.sub_code else None
+        text = re.compile(self.text, re.IGNORECASE) if self.text else None
+        object.__setattr__(self, "_sub_code", sub_code)
+        object.__setattr__(self, "_text", text)
 
     def matches(self, fault: PlatformFault, *, is_write: bool) -> bool:
         if self.writes_only and not is_write:
             return False
         if self.codes and fault.code not in self.codes:
             return False
-        if self.sub_codes and not any(_sub_code_matches(fault.sub_code, p) for p in self.sub_codes):
+        if self._sub_code and not self._sub_code.search(fault.sub_code):
             return False
-        return not (self._pattern and not self._pattern.search(fault.text))
-
-
-def _sub_code_matches(sub_code: str, prefix: str) -> bool:
-    if prefix.endswith((".", ":")):
-        return sub_code.startswith(prefix)
-    return sub_code == prefix or sub_code.startswith((prefix + ":", prefix + "."))
+        return not (self._text and not self._text.search(fault.text))
 
 
 class ErrorTable:
@@ -116,3 +113,35 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         if len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
     return text
+
+
+class AlreadyInTargetState(Exception):  # noqa: N818 - a signal, not an error
+    """The platform refused a write because the case is already where the write would put it.
+
+    Not a ``ConnectorError``: it never leaves an adapter, which answers
+    ``SubmitResult(outcome=already_done)`` instead.
+    """
+
+    def __init__(self, fault: PlatformFault):
+        self.fault = fault
+        super().__init__(fault.code)
+
+
+def raise_for_fault(
+    table: ErrorTable,
+    fault: PlatformFault,
+    *,
+    platform: str,
+    operation: str,
+    is_write: bool,
+    case_id: str | None = None,
+    secrets: Iterable[str] = (),
+) -> NoReturn:
+    """Raise the error ``table`` assigns to ``fault``, or ``AlreadyInTargetState``."""
+    verdict = table.classify(fault, is_write=is_write)
+    if verdict == ALREADY_DONE:
+        raise AlreadyInTargetState(fault)
+    assert not isinstance(verdict, str)
+    raise table.to_error(
+        verdict, fault, platform=platform, operation=operation, case_id=case_id, secrets=secrets
+    )

@@ -1,0 +1,434 @@
+"""The Taobao/Tmall adapter: TOP refund APIs behind the connector's adapter contract.
+
+Thin by design: each contract method is a few TOP calls (``api.py``), mapped by ``mapping.py``
+and ``trace.py``; errors are mapped by ``errors.py``. It never retries, sleeps or logs secrets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from adapters._rpc.envelope import unwrap_list
+from adapters._rpc.errors import AlreadyInTargetState, PlatformFault
+from adapters._rpc.paging import decode_token, encode_token
+from adapters._rpc.signing import FileParts
+from adapters._rpc.values import format_local_time, parse_local_time
+from adapters.taobao.api import TopApi
+from adapters.taobao.auth import TopAuth
+from adapters.taobao.errors import TOP_ERRORS
+from adapters.taobao.mapping import (
+    DETAIL_FIELDS,
+    LIST_FIELDS,
+    MESSAGE_FIELDS,
+    CaseExtras,
+    decode_image,
+    image_part,
+    messages_to_evidence,
+    private_free,
+    refund_to_case,
+)
+from adapters.taobao.settings import TaobaoSettings
+from adapters.taobao.trace import trace_to_logistics
+from connector.adapter import AdapterSettings, Capability, CasePage, PlatformAdapter, SyncWindow
+from connector.clock import Clock
+from connector.effects import EffectKind, EffectRequest, SubmitOutcome, SubmitResult
+from connector.errors import (
+    ConfigError,
+    InvalidRequestError,
+    MalformedPayloadError,
+    NotFoundError,
+)
+from connector.models import QuarantinedCase, RefundCase
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "taobao"
+MAX_MESSAGE_PAGES = 20
+REFUSE_PROOF_MAX_BYTES = 130_000
+MESSAGE_IMAGE_MAX_BYTES = 500 * 1024
+MESSAGE_MAX_BYTES = 400
+
+
+class TaobaoAdapter(PlatformAdapter):
+    """One Taobao or Tmall shop over the TOP gateway."""
+
+    platform: ClassVar[str] = PLATFORM
+    settings_model: ClassVar[type[AdapterSettings]] = TaobaoSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.list_cases,
+            Capability.get_case,
+            Capability.agree_refund,
+            Capability.agree_return,
+            Capability.confirm_return_and_refund,
+            Capability.refuse_refund,
+            Capability.refuse_with_proof_image,
+            Capability.message_buyer,
+            Capability.write_order_memo,
+            Capability.logistics_trace,
+        }
+    )
+    missing_capabilities: ClassVar[dict[Capability, str]] = {
+        Capability.buyer_contact: (
+            "TOP gives sellers only a pseudonymous buyer_open_uid; contact goes through "
+            "taobao.refund.message.add"
+        ),
+    }
+
+    def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
+        if not isinstance(settings, TaobaoSettings):
+            msg = f"expected TaobaoSettings, got {type(settings).__name__}"
+            raise ConfigError(msg, field="settings")
+        super().__init__(settings, http=http, clock=clock)
+        self.settings: TaobaoSettings = settings
+        self._api = TopApi(settings, http=http, auth=self._auth(settings, clock), clock=clock)
+
+    def __repr__(self) -> str:
+        return f"TaobaoAdapter(shop_id={self.settings.shop_id!r}, tmall={self.settings.tmall})"
+
+    @classmethod
+    def auth_for(cls, settings: AdapterSettings) -> httpx.Auth | None:
+        if not isinstance(settings, TaobaoSettings):
+            msg = f"expected TaobaoSettings, got {type(settings).__name__}"
+            raise ConfigError(msg, field="settings")
+        return cls._auth(settings, None)
+
+    @staticmethod
+    def _auth(settings: TaobaoSettings, clock: Clock | None) -> TopAuth:
+        return TopAuth(
+            app_key=settings.app_key,
+            app_secret=settings.app_secret.get_secret_value(),
+            session=settings.session.get_secret_value(),
+            sign_method=settings.sign_method,
+            clock=clock,
+        )
+
+    # ---- check ---------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """One cheap authenticated list call over the last hour."""
+        now = self.clock.now()
+        self._api.refunds_receive_get(
+            fields=("refund_id", "modified"),
+            start_modified=format_local_time(now - timedelta(hours=1)),
+            end_modified=format_local_time(now),
+            page_no=1,
+            page_size=1,
+        )
+
+    # ---- list ----------------------------------------------------------------------------------
+
+    def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
+        """One page of refunds modified in the window (keyset on ``modified``, see ``_next``).
+
+        The platform pages by offset and orders by ``modified`` descending, so a case changed
+        while we page would shift every later offset. Instead each next page narrows
+        ``end_modified`` to the oldest ``modified`` seen so far and skips the ids already
+        returned at that second; a case changed meanwhile moves past the window's end and is
+        listed by the next window. If pages turn out not to be ordered that way, this falls
+        back to plain offsets within the same bounds.
+        """
+        state = self._page_state(window, page)
+        body = self._api.refunds_receive_get(
+            fields=LIST_FIELDS,
+            start_modified=format_local_time(window.start),
+            end_modified=state["end"],
+            page_no=state["page"],
+            page_size=self.settings.page_size,
+        )
+        items = unwrap_list(body, "refunds", "refund", platform=PLATFORM)
+        seen = set(state["seen"])
+        cases: list[RefundCase] = []
+        raw: list[dict[str, Any]] = []
+        quarantined: list[QuarantinedCase] = []
+        for item in items:
+            if isinstance(item, Mapping) and str(item.get("refund_id")) in seen:
+                continue
+            parsed = refund_to_case(item, shop_id=self.settings.shop_id, tmall=self.settings.tmall)
+            if isinstance(parsed, QuarantinedCase):
+                logger.warning(
+                    "refund quarantined",
+                    extra={"case_id": parsed.case_id, "problems": parsed.summary()},
+                )
+                quarantined.append(parsed)
+            else:
+                cases.append(parsed)
+                raw.append(private_free(item))
+        has_next = body.get("has_next") in (True, "true")
+        next_page = self._next(state, items) if has_next and items else None
+        return CasePage(cases=cases, quarantined=quarantined, next_page=next_page, raw=raw)
+
+    def _page_state(self, window: SyncWindow, page: str | None) -> dict[str, Any]:
+        if page is None:
+            return {"end": format_local_time(window.end), "page": 1, "seen": []}
+        try:
+            state = decode_token(page)
+            parse_local_time(state["end"])
+            if not isinstance(state["page"], int) or not isinstance(state["seen"], list):
+                raise TypeError
+        except (ValueError, KeyError, TypeError) as exc:
+            msg = "page token was not made by this adapter for this window"
+            raise InvalidRequestError(msg, platform=PLATFORM, operation="list_cases") from exc
+        return state
+
+    @staticmethod
+    def _next(state: Mapping[str, Any], items: list[Any]) -> str:
+        stamps: list[tuple[str, str]] = []
+        for item in items:
+            if isinstance(item, Mapping) and isinstance(item.get("modified"), str):
+                try:
+                    parse_local_time(item["modified"])
+                except ValueError:
+                    continue
+                stamps.append((item["modified"], str(item.get("refund_id"))))
+        descending = all(a[0] >= b[0] for a, b in itertools.pairwise(stamps))
+        oldest = min((s for s, _ in stamps), default=state["end"])
+        if not descending or oldest >= state["end"]:
+            # Unordered, or a whole page within one second: step the offset inside the bounds.
+            nxt = {"end": state["end"], "page": state["page"] + 1, "seen": state["seen"]}
+            return encode_token(nxt)
+        at_oldest = sorted({rid for s, rid in stamps if s == oldest})
+        return encode_token({"end": oldest, "page": 1, "seen": at_oldest})
+
+    # ---- get -----------------------------------------------------------------------------------
+
+    def get_case(self, case_id: str) -> RefundCase:
+        """The refund with its deadline, the outbound parcel's trace and the buyer's pictures."""
+        body = self._api.refund_get(case_id, fields=DETAIL_FIELDS)
+        refund = body.get("refund")
+        if not isinstance(refund, Mapping) or not refund:
+            raise NotFoundError("no such refund", platform=PLATFORM, case_id=case_id)
+        phase = str(refund.get("refund_phase") or "") or None
+        extras = CaseExtras(
+            evidence=messages_to_evidence(self._messages(case_id, phase)),
+            no_reason_eligible=self._no_reason_eligible(refund),
+            **self._trace(refund, case_id),
+        )
+        parsed = refund_to_case(
+            refund, shop_id=self.settings.shop_id, tmall=self.settings.tmall, extras=extras
+        )
+        if isinstance(parsed, QuarantinedCase):
+            raise MalformedPayloadError(
+                parsed.summary(), field="refund", platform=PLATFORM, case_id=case_id
+            )
+        return parsed
+
+    def _messages(self, case_id: str, phase: str | None) -> list[Any]:
+        messages: list[Any] = []
+        for page_no in range(1, MAX_MESSAGE_PAGES + 1):
+            body = self._api.refund_messages_get(
+                case_id,
+                fields=MESSAGE_FIELDS,
+                page_no=page_no,
+                refund_phase=phase if self.settings.tmall else None,
+            )
+            batch = unwrap_list(body, "refund_messages", "refund_message", platform=PLATFORM)
+            messages.extend(batch)
+            total = body.get("total_results")
+            if not batch or total is None or len(messages) >= int(total):
+                break
+        return messages
+
+    def _trace(self, refund: Mapping[str, Any], case_id: str) -> dict[str, Any]:
+        if refund.get("order_status") in (None, "WAIT_SELLER_SEND_GOODS", "WAIT_BUYER_PAY"):
+            return {}
+        try:
+            body = self._api.logistics_trace_search(str(refund.get("tid")), case_id=case_id)
+        except NotFoundError:
+            return {}
+        trace = trace_to_logistics(body)
+        return {
+            "logistics": trace.logistics,
+            "shipped_at": trace.shipped_at,
+            "delivered_at": trace.delivered_at,
+        }
+
+    def _no_reason_eligible(self, refund: Mapping[str, Any]) -> bool | None:
+        value = refund.get("no_reason_eligible")
+        return value in (True, "true") if value is not None else None
+
+    # ---- submit --------------------------------------------------------------------------------
+
+    def submit(self, effect: EffectRequest) -> SubmitResult:
+        """One write with the decided version; ``already_done`` when the platform says so."""
+        self.require(effect)
+        if effect.platform != self.platform or effect.shop_id != self.settings.shop_id:
+            msg = f"effect for {effect.platform}/{effect.shop_id} sent to this shop's adapter"
+            raise InvalidRequestError(msg, platform=PLATFORM, case_id=effect.case_id)
+        handlers: dict[EffectKind, Callable[[EffectRequest], Mapping[str, Any]]] = {
+            EffectKind.agree_refund: self._agree_refund,
+            EffectKind.confirm_return_and_refund: self._agree_refund,
+            EffectKind.agree_return: self._agree_return,
+            EffectKind.refuse_refund: self._refuse,
+            EffectKind.message_buyer: self._message,
+            EffectKind.write_order_memo: self._memo,
+        }
+        try:
+            body = handlers[effect.kind](effect)
+        except AlreadyInTargetState as done:
+            return SubmitResult(
+                outcome=SubmitOutcome.already_done,
+                platform_code=done.fault.sub_code or done.fault.code,
+                detail=done.fault.text,
+            )
+        return SubmitResult(outcome=SubmitOutcome.applied, new_version=_new_version(body))
+
+    def _bad(self, effect: EffectRequest, message: str) -> InvalidRequestError:
+        return InvalidRequestError(
+            message, platform=PLATFORM, operation=str(effect.kind), case_id=effect.case_id
+        )
+
+    def _phase(self, effect: EffectRequest) -> str | None:
+        phase = effect.platform_fields.get("refund_phase")
+        if self.settings.tmall and not phase:
+            raise self._bad(effect, "Tmall writes need platform_fields.refund_phase")
+        return phase
+
+    def _version(self, effect: EffectRequest) -> str:
+        if not effect.version:
+            raise self._bad(effect, "the refund_version the decision was made on is required")
+        return effect.version
+
+    def _agree_refund(self, effect: EffectRequest) -> Mapping[str, Any]:
+        amount = effect.params.get("amount")
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise self._bad(effect, f"params.amount must be a positive integer in fen ({amount!r})")
+        parts = [effect.case_id, str(amount), self._version(effect)]
+        phase = self._phase(effect)
+        if self.settings.tmall and phase:
+            parts.append(phase)
+        body = self._api.rp_refunds_agree(
+            "|".join(parts), code=effect.params.get("verify_code"), case_id=effect.case_id
+        )
+        self._check_batch_result(body, effect)
+        return body
+
+    def _check_batch_result(self, body: Mapping[str, Any], effect: EffectRequest) -> None:
+        """A batch answer can report this refund's failure per item instead of as an error."""
+        results = unwrap_list(body, "results", "refund_mapping_result", platform=PLATFORM)
+        mine = [r for r in results if isinstance(r, Mapping)]
+        failed = next((r for r in mine if r.get("succ") in (False, "false")), None)
+        if failed is None and body.get("succ") in (False, "false") and not mine:
+            failed = body
+        if failed is None:
+            return
+        fault = PlatformFault(
+            code=str(failed.get("code") or "15"),
+            msg=str(body.get("msg_code") or ""),
+            sub_code=str(failed.get("sub_code") or failed.get("msg_code") or ""),
+            sub_msg=str(failed.get("message") or ""),
+        )
+        verdict = TOP_ERRORS.classify(fault, is_write=True)
+        if verdict == "already_done":
+            raise AlreadyInTargetState(fault)
+        assert not isinstance(verdict, str)
+        raise TOP_ERRORS.to_error(
+            verdict,
+            fault,
+            platform=PLATFORM,
+            operation="taobao.rp.refunds.agree",
+            case_id=effect.case_id,
+        )
+
+    def _agree_return(self, effect: EffectRequest) -> Mapping[str, Any]:
+        s = self.settings
+        payer = effect.params.get("return_shipping_paid_by")
+        if payer not in (None, "buyer", "seller"):
+            raise self._bad(
+                effect, f"params.return_shipping_paid_by must be buyer or seller ({payer!r})"
+            )
+        address_id = effect.params.get("address_id") or s.return_address_id
+        if not address_id and not (s.return_address and s.return_contact_name):
+            raise ConfigError(
+                "a return address (return_address_id, or return_contact_name and "
+                "return_address) is needed to agree to returns",
+                field="return_address_id",
+            )
+        params: dict[str, object | None] = {
+            "refund_id": effect.case_id,
+            "refund_version": self._version(effect),
+            "refund_phase": self._phase(effect),
+            "seller_address_id": address_id,
+            "post_fee_bear_role": {"buyer": 1, "seller": 0}.get(str(payer)),
+            "remark": effect.params.get("remark") or ("同意退货" if s.tmall else None),
+        }
+        if not s.tmall:
+            params.update(
+                name=s.return_contact_name,
+                address=s.return_address,
+                post=s.return_post_code,
+                tel=s.return_tel,
+                mobile=s.return_mobile,
+            )
+        return self._api.rp_returngoods_agree(params, case_id=effect.case_id)
+
+    def _refuse(self, effect: EffectRequest) -> Mapping[str, Any]:
+        message = str(effect.params.get("message") or "")
+        if not 2 <= len(message) <= 200:
+            raise self._bad(effect, "params.message must be 2 to 200 characters")
+        proof = self._image(effect, "proof_image", REFUSE_PROOF_MAX_BYTES, "refuse_proof")
+        if self.settings.tmall and proof is None:
+            raise self._bad(effect, "Tmall refusals need params.proof_image")
+        params = {
+            "refund_id": effect.case_id,
+            "refuse_message": message,
+            "refund_version": self._version(effect),
+            "refund_phase": self._phase(effect),
+            "refuse_reason_id": effect.params.get("reason_id"),
+        }
+        return self._api.refund_refuse(params, proof=proof, case_id=effect.case_id)
+
+    def _message(self, effect: EffectRequest) -> Mapping[str, Any]:
+        content = str(effect.params.get("content") or "")
+        if not content or len(content.encode("utf-8")) > MESSAGE_MAX_BYTES:
+            raise self._bad(effect, f"params.content must be 1 to {MESSAGE_MAX_BYTES} bytes")
+        image = self._image(effect, "image", MESSAGE_IMAGE_MAX_BYTES, "image")
+        if image is None:
+            raise self._bad(effect, "taobao.refund.message.add requires params.image")
+        if self._already_said(effect.case_id, content, effect.platform_fields):
+            raise AlreadyInTargetState(
+                PlatformFault(code="", msg="the same seller message is already on the refund")
+            )
+        params = {"refund_id": effect.case_id, "content": content}
+        return self._api.refund_message_add(params, image=image, case_id=effect.case_id)
+
+    def _already_said(self, case_id: str, content: str, fields: Mapping[str, str]) -> bool:
+        """TOP has no idempotency key for messages: re-read them so a resend never repeats."""
+        phase = fields.get("refund_phase") if self.settings.tmall else None
+        return any(
+            isinstance(m, Mapping)
+            and str(m.get("owner_role")) == "2"
+            and m.get("content") == content
+            for m in self._messages(case_id, phase)
+        )
+
+    def _memo(self, effect: EffectRequest) -> Mapping[str, Any]:
+        memo = str(effect.params.get("memo") or "")
+        if not memo:
+            raise self._bad(effect, "params.memo must not be empty")
+        return self._api.trade_memo_add(effect.order_id, memo, case_id=effect.case_id)
+
+    def _image(self, effect: EffectRequest, name: str, limit: int, part: str) -> FileParts | None:
+        value = effect.params.get(name)
+        if value is None:
+            return None
+        try:
+            content = decode_image(value, f"params.{name}")
+        except ValueError as exc:
+            raise self._bad(effect, str(exc)) from exc
+        if not content or len(content) > limit:
+            raise self._bad(effect, f"params.{name} must be 1 to {limit} bytes")
+        return {part: image_part(content, part)}
+
+
+def _new_version(body: Mapping[str, Any]) -> str | None:
+    refund = body.get("refund")
+    if isinstance(refund, Mapping) and refund.get("refund_version") not in (None, ""):
+        return str(refund["refund_version"])
+    return None
