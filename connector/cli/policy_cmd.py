@@ -1,0 +1,233 @@
+"""`refund-connector policy …`: check a policy, test it on a casebook, explain one decision.
+
+The commands are thin: loading, deciding and comparing live in ``connector.policy``. Bad input
+(a broken policy, an unreadable casebook line, a malformed case) is reported in plain words with
+exit code 1, never as a traceback. Only this CLI may read the wall clock (``explain`` without
+``--now``); ``decide`` itself never does.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from connector.errors import PolicyError
+from connector.models import QuarantinedCase, parse_case
+from connector.policy import (
+    Decision,
+    Policy,
+    decide,
+    decide_quarantined,
+    find_shadowed_rules,
+    load_policy,
+)
+from connector.policy.casebook import (
+    CaseResult,
+    compare,
+    load_casebook,
+    read_casebook,
+    run_casebook,
+)
+
+policy_app = typer.Typer(
+    name="policy",
+    help="Check, test and explain refund policies.",
+    no_args_is_help=True,
+)
+
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option("--policy", "-p", help="Policy TOML file (default: the bundled default policy)."),
+]
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False, width=max(Console().width, 120), highlight=False)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code=1)
+
+
+def _load(path: Path | None) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+
+
+@policy_app.command("check")
+def check(
+    policy_file: Annotated[
+        Path | None,
+        typer.Argument(metavar="[POLICY]", help="Policy TOML file (default: the bundled one)."),
+    ] = None,
+) -> None:
+    """Validate a policy; warn about rules that can never match. Exit 1 on errors."""
+    policy = _load(policy_file)
+    warnings = [str(w) for w in find_shadowed_rules(policy)]
+    warnings += [
+        f"threshold {name!r} is defined but no rule uses it" for name in policy.unused_thresholds
+    ]
+    for warning in warnings:
+        typer.echo(f"warning: {warning}")
+    typer.echo(
+        f"OK: policy {policy.name!r} from {policy.source}: {len(policy.rules)} rules,"
+        f" version {policy.version}, {len(warnings)} warning(s)"
+    )
+
+
+def _compact(view: dict[str, Any] | None, keys: list[str] | None = None) -> str:
+    """A decision view on one line, showing only ``keys`` (default: those that are set)."""
+    if view is None:
+        return "-"
+    shown = keys if keys is not None else [k for k, v in view.items() if v not in (None, False, [])]
+    parts = [str(view.get("action", "?"))] if "action" in shown else []
+    for key in shown:
+        if key == "action":
+            continue
+        value = view.get(key)
+        rendered = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        parts.append(f"{key}={rendered}")
+    return " ".join(parts)
+
+
+def _table(results: tuple[CaseResult, ...]) -> Table:
+    table = Table(title="casebook results", show_lines=False)
+    for name in ("id", "expected", "got", "rule", "ok"):
+        table.add_column(name, overflow="fold")
+    for result in results:
+        keys = list(result.expected) if result.expected else None
+        got = _compact(result.got, keys) if result.got is not None else "(unreadable)"
+        table.add_row(
+            Text(result.id),
+            Text(_compact(result.expected)),
+            Text(got),
+            Text(result.rule or ("(quarantine)" if result.decision else "-")),
+            Text("ok", style="green") if result.ok else Text("FAIL", style="bold red"),
+        )
+    return table
+
+
+@policy_app.command("test")
+def run_policy_test(
+    casebook: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[CASEBOOK.jsonl]", help="Casebook JSON lines (default: the bundled one)."
+        ),
+    ] = None,
+    policy_file: PolicyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Decide every casebook line at its `now`, compare with its `expect`; exit 0 if all match."""
+    policy = _load(policy_file)
+    try:
+        label, text = load_casebook(casebook)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read casebook {casebook}: {exc}") from None
+    report = run_casebook(read_casebook(text), policy)
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False) + "\n")
+    else:
+        console = _console()
+        console.print(f"casebook {label}, policy {policy.name!r} ({policy.version})")
+        console.print(_table(report.results))
+        notes = [r for r in report.results if r.problem or r.mismatches]
+        if notes:
+            console.print("details:")
+        for r in notes:
+            for line in ([r.problem] if r.problem else []) + [
+                f"line {r.line} ({r.id}): {m}" for m in r.mismatches
+            ]:
+                console.print(Text(f"  {line}"))
+        typer.echo(f"{report.passed}/{report.total} cases match")
+    if report.passed != report.total or report.total == 0:
+        raise typer.Exit(code=1)
+
+
+def _parse_now(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"--now {text!r} is not an ISO 8601 date-time") from None
+    if value.tzinfo is None:
+        raise _fail(f"--now {text!r} needs a UTC offset, e.g. 2026-11-12T10:00:00+08:00")
+    return value
+
+
+def _print_decision(decision: Decision, expect: dict[str, Any] | None) -> None:
+    console = _console()
+    console.print(Text(f"decision: {decision.summary('en')}"))
+    console.print(Text(f"决定：{decision.summary('zh')}"))
+    console.print(
+        Text(
+            f"rule: {decision.rule_id or '-'}   guard: {decision.guard or '-'}"
+            f"   now: {decision.decided_at.isoformat()}   policy: {decision.policy_version}"
+        )
+    )
+    typer.echo("trace (English):")
+    for line in decision.trace_lines("en"):
+        typer.echo(f"  {line}")
+    typer.echo("过程（中文）：")
+    for line in decision.trace_lines("zh"):
+        typer.echo(f"  {line}")
+    if expect is not None:
+        mismatches = compare(expect, decision.expect_view())
+        verdict = "matches" if not mismatches else "DOES NOT match: " + "; ".join(mismatches)
+        console.print(Text(f"casebook expect {json.dumps(expect, ensure_ascii=False)} {verdict}"))
+
+
+@policy_app.command("explain")
+def explain(
+    case_file: Annotated[
+        Path, typer.Argument(metavar="CASE.json", help="A bare case or a casebook line.")
+    ],
+    now: Annotated[
+        str | None,
+        typer.Option(
+            help="Decision time, ISO 8601 with offset (default: the line's now, else now)."
+        ),
+    ] = None,
+    policy_file: PolicyOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Decision as JSON.")] = False,
+) -> None:
+    """Decide one case and print the decision with its full trace, in English and Chinese."""
+    policy = _load(policy_file)
+    try:
+        data = json.loads(case_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read {case_file}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise _fail(f"{case_file} is not JSON: {exc.msg} (line {exc.lineno})") from None
+    expect: dict[str, Any] | None = None
+    line_now: str | None = None
+    raw_case: Any = data
+    if isinstance(data, dict) and "case" in data:
+        raw_case = data["case"]
+        expect = data.get("expect") if isinstance(data.get("expect"), dict) else None
+        line_now = data.get("now") if isinstance(data.get("now"), str) else None
+    moment_text = now or line_now
+    moment = _parse_now(moment_text) if moment_text else datetime.now(UTC)
+    parsed = parse_case(raw_case)
+    if isinstance(parsed, QuarantinedCase):
+        decision = decide_quarantined(parsed, policy, moment)
+    else:
+        decision = decide(parsed, policy, moment)
+    if as_json:
+        sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
+        return
+    _print_decision(decision, expect)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(policy_app, name="policy")
