@@ -64,7 +64,9 @@ class MessageTemplates:
         )
         return self._render(name, case)[:REFUSAL_MAX_CHARS]
 
-    def refund_memo(self, case: RefundCase, amount: int, decided_by: str = "refund-connector") -> str:
+    def refund_memo(
+        self, case: RefundCase, amount: int, decided_by: str = "refund-connector"
+    ) -> str:
         return self._render(
             "memo.refunded", case, amount_yuan=_yuan(amount), decided_by=decided_by
         )
