@@ -97,10 +97,14 @@ def describe(entry: AuditEntry) -> list[str]:
         if not d.get("facts_changed"):
             return [f"version {d.get('previous_version')} -> {d.get('version')} (no fact changed)"]
         fields = ", ".join(d.get("changed_fields") or []) or "-"
+        status = (
+            f"status {d.get('previous_status')} -> {d.get('status')}"
+            if d.get("previous_status") != d.get("status")
+            else f"status {d.get('status')}"
+        )
         return [
             f"changed at version {d.get('version')} (was {d.get('previous_version')}): {fields}; "
-            f"status {d.get('previous_status')} -> {d.get('status')}, "
-            f"deadline {_when(d.get('deadline_at'))}"
+            f"{status}, deadline {_when(d.get('deadline_at'))}"
         ]
     if event == "decided":
         lines = [

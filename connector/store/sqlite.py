@@ -121,7 +121,11 @@ def facts_hash(doc: Mapping[str, Any]) -> str:
 def _check_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
     """Put the connection in WAL + synchronous=FULL and read both back; refuse otherwise."""
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+    try:
+        mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+    except sqlite3.Error as exc:
+        msg = f"cannot switch journal_mode to 'wal' ({exc}); the connector refuses to run without"
+        raise StoreError(msg) from exc
     if mode != "wal":
         msg = (
             f"journal_mode is {mode!r}, not 'wal': the connector refuses to run without "
@@ -1301,7 +1305,7 @@ class SqliteStore:
 
 # row -> record ---------------------------------------------------------------------------------
 def _ms(latency_ms: float | None) -> float | None:
-    return None if latency_ms is None else round(latency_ms, 1)
+    return None if latency_ms is None else round(float(latency_ms), 1)
 
 
 def _default_guard(deadline: datetime | None) -> str | None:
