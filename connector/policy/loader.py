@@ -244,7 +244,9 @@ class _RuleParser:
                 self.fail(
                     "fallback", f"{fallback.value!r} cannot be a fallback; use one of {allowed}"
                 )
-        effective = {a for a in (action, fallback) if a is not None}
+        # A fallback only counts when the action has one (ask_buyer_to_modify).
+        uses_fallback = action is Action.ask_buyer_to_modify
+        effective = {a for a in (action, fallback if uses_fallback else None) if a is not None}
         if action is not None:
             for name, users in PARAMETER_ACTIONS.items():
                 if name in raw and not effective & users:
@@ -371,7 +373,7 @@ class _RuleParser:
             return [OneOf(path, tuple(v for v in values if v is not None), negate=op == "not_in")]
         if op in ("lt", "le", "gt", "ge"):
             if spec.kind != "int":
-                self.fail(where, f"numeric comparison on a {spec.kind} field")
+                self.fail(where, f"{spec.path} is not a number field (it is {spec.kind})")
                 return []
             bound = self._int_operand(operand, where)
             return [] if bound is None else [Compare(path, cast(CompareOp, op), bound)]
@@ -382,7 +384,7 @@ class _RuleParser:
             return [Presence(path, operand)]
         if op in ("within", "older_than"):
             if spec.kind != "datetime":
-                self.fail(where, f"time condition on a {spec.kind} field (needs a date-time)")
+                self.fail(where, f"{spec.path} is not a date-time field (it is {spec.kind})")
                 return []
             span = self._span_operand(operand, where)
             return [] if span is None else [Recency(path, cast(RecencyOp, op), span)]
