@@ -17,6 +17,7 @@ app = typer.Typer(
 # Each module defines ``register(app)``. Order is the order of `--help`.
 _COMMAND_MODULES = (
     "connector.cli.policy_cmd",
+    "connector.cli.mock_cmd",
     "connector.cli.audit_cmd",
 )
 
