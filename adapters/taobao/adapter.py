@@ -34,17 +34,18 @@ from adapters.taobao.mapping import (
     refund_to_case,
 )
 from adapters.taobao.settings import TaobaoSettings
-from adapters.taobao.trace import trace_to_logistics
+from adapters.taobao.trace import Trace, trace_to_logistics
 from connector.adapter import AdapterSettings, Capability, CasePage, PlatformAdapter, SyncWindow
 from connector.clock import Clock
 from connector.effects import EffectKind, EffectRequest, SubmitOutcome, SubmitResult
 from connector.errors import (
+    ActionForbiddenError,
     ConfigError,
     InvalidRequestError,
     MalformedPayloadError,
     NotFoundError,
 )
-from connector.models import QuarantinedCase, RefundCase
+from connector.models import QuarantinedCase, RefundCase, ReturnLogistics
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ MAX_MESSAGE_PAGES = 20
 REFUSE_PROOF_MAX_BYTES = 130_000
 MESSAGE_IMAGE_MAX_BYTES = 500 * 1024
 MESSAGE_MAX_BYTES = 400
+MEMO_EXISTS = "isv.trade-memo-exist"
 
 
 class TaobaoAdapter(PlatformAdapter):
@@ -127,12 +129,13 @@ class TaobaoAdapter(PlatformAdapter):
     def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
         """One page of refunds modified in the window (keyset on ``modified``, see ``_next``).
 
-        The platform pages by offset and orders by ``modified`` descending, so a case changed
-        while we page would shift every later offset. Instead each next page narrows
-        ``end_modified`` to the oldest ``modified`` seen so far and skips the ids already
-        returned at that second; a case changed meanwhile moves past the window's end and is
-        listed by the next window. If pages turn out not to be ordered that way, this falls
-        back to plain offsets within the same bounds.
+        The platform pages by offset, newest change first, so a case changed while we page
+        would shift every later offset and an unchanged case could be skipped. Instead each
+        next page narrows ``end_modified`` to just above the oldest ``modified`` seen so far
+        (times have one-second resolution) and skips the ids already returned there; a case
+        changed meanwhile moves past the narrowed end and is listed by the next window (the
+        core's look-back). If pages turn out not to be ordered that way, or one second holds
+        more than a page, this steps the offset within the same bounds instead.
         """
         state = self._page_state(window, page)
         body = self._api.refunds_receive_get(
@@ -143,7 +146,7 @@ class TaobaoAdapter(PlatformAdapter):
             page_size=self.settings.page_size,
         )
         items = unwrap_list(body, "refunds", "refund", platform=PLATFORM)
-        seen = set(state["seen"])
+        seen: dict[str, str] = state["seen"]
         cases: list[RefundCase] = []
         raw: list[dict[str, Any]] = []
         quarantined: list[QuarantinedCase] = []
@@ -166,11 +169,14 @@ class TaobaoAdapter(PlatformAdapter):
 
     def _page_state(self, window: SyncWindow, page: str | None) -> dict[str, Any]:
         if page is None:
-            return {"end": format_local_time(window.end), "page": 1, "seen": []}
+            end = window.end
+            if end.microsecond:  # the window is [start, end): round up to whole seconds
+                end = end.replace(microsecond=0) + timedelta(seconds=1)
+            return {"end": format_local_time(end), "page": 1, "seen": {}}
         try:
             state = decode_token(page)
             parse_local_time(state["end"])
-            if not isinstance(state["page"], int) or not isinstance(state["seen"], list):
+            if not isinstance(state["page"], int) or not isinstance(state["seen"], dict):
                 raise TypeError
         except (ValueError, KeyError, TypeError) as exc:
             msg = "page token was not made by this adapter for this window"
@@ -187,14 +193,22 @@ class TaobaoAdapter(PlatformAdapter):
                 except ValueError:
                     continue
                 stamps.append((item["modified"], str(item.get("refund_id"))))
-        descending = all(a[0] >= b[0] for a, b in itertools.pairwise(stamps))
-        oldest = min((s for s, _ in stamps), default=state["end"])
-        if not descending or oldest >= state["end"]:
-            # Unordered, or a whole page within one second: step the offset inside the bounds.
+        if not stamps:
             nxt = {"end": state["end"], "page": state["page"] + 1, "seen": state["seen"]}
             return encode_token(nxt)
-        at_oldest = sorted({rid for s, rid in stamps if s == oldest})
-        return encode_token({"end": oldest, "page": 1, "seen": at_oldest})
+        descending = all(a[0] >= b[0] for a, b in itertools.pairwise(stamps))
+        oldest = min(stamp for stamp, _ in stamps)
+        # Anything at or after the oldest second may come back on the next request: skip it.
+        seen = {
+            rid: stamp
+            for rid, stamp in (*state["seen"].items(), *((r, s) for s, r in stamps))
+            if stamp >= oldest
+        }
+        narrowed = format_local_time(parse_local_time(oldest) + timedelta(seconds=1))
+        if descending and narrowed < state["end"]:
+            return encode_token({"end": narrowed, "page": 1, "seen": seen})
+        # Unordered, or the page did not get below the current end: step the offset instead.
+        return encode_token({"end": state["end"], "page": state["page"] + 1, "seen": seen})
 
     # ---- get -----------------------------------------------------------------------------------
 
@@ -207,7 +221,7 @@ class TaobaoAdapter(PlatformAdapter):
         phase = str(refund.get("refund_phase") or "") or None
         extras = CaseExtras(
             evidence=messages_to_evidence(self._messages(case_id, phase)),
-            no_reason_eligible=self._no_reason_eligible(refund),
+            no_reason_eligible=self._no_reason_eligible(refund, case_id),
             **self._trace(refund, case_id),
         )
         parsed = refund_to_case(
@@ -236,22 +250,52 @@ class TaobaoAdapter(PlatformAdapter):
         return messages
 
     def _trace(self, refund: Mapping[str, Any], case_id: str) -> dict[str, Any]:
-        if refund.get("order_status") in (None, "WAIT_SELLER_SEND_GOODS", "WAIT_BUYER_PAY"):
-            return {}
-        try:
-            body = self._api.logistics_trace_search(str(refund.get("tid")), case_id=case_id)
-        except NotFoundError:
-            return {}
-        trace = trace_to_logistics(body)
-        return {
-            "logistics": trace.logistics,
-            "shipped_at": trace.shipped_at,
-            "delivered_at": trace.delivered_at,
-        }
+        """The outbound parcel's trace, and the buyer's return parcel when there is one."""
+        extras: dict[str, Any] = {}
+        tid = str(refund.get("tid") or "")
+        shipped = refund.get("order_status") not in (
+            None,
+            "WAIT_SELLER_SEND_GOODS",
+            "WAIT_BUYER_PAY",
+        )
+        if tid and shipped:
+            outbound = self._trace_or_none(tid, None, case_id)
+            if outbound is not None:
+                extras.update(
+                    logistics=outbound.logistics,
+                    shipped_at=outbound.shipped_at,
+                    delivered_at=outbound.delivered_at,
+                )
+        if tid and refund.get("sid"):
+            back = self._trace_or_none(tid, case_id, case_id)
+            if back is not None and back.logistics is not None:
+                delivered = back.logistics.status == "delivered"
+                extras["return_logistics"] = ReturnLogistics(
+                    carrier=back.logistics.carrier,
+                    waybill=back.logistics.waybill,
+                    status="delivered" if delivered else "in_transit",
+                )
+        return extras
 
-    def _no_reason_eligible(self, refund: Mapping[str, Any]) -> bool | None:
-        value = refund.get("no_reason_eligible")
-        return value in (True, "true") if value is not None else None
+    def _trace_or_none(self, tid: str, refund_id: str | None, case_id: str) -> Trace | None:
+        try:
+            body = self._api.logistics_trace_search(tid, refund_id=refund_id, case_id=case_id)
+        except NotFoundError:
+            return None
+        return trace_to_logistics(body)
+
+    def _no_reason_eligible(self, refund: Mapping[str, Any], case_id: str) -> bool | None:
+        """The item's 7-day no-reason promise (``no_reason_7d`` on the item); None if unknown."""
+        num_iid = refund.get("num_iid")
+        if num_iid in (None, ""):
+            return None
+        try:
+            body = self._api.item_seller_get(str(num_iid), case_id=case_id)
+        except NotFoundError:
+            return None
+        item = body.get("item")
+        value = item.get("no_reason_7d") if isinstance(item, Mapping) else None
+        return None if value is None else value in (True, "true")
 
     # ---- submit --------------------------------------------------------------------------------
 
@@ -321,7 +365,7 @@ class TaobaoAdapter(PlatformAdapter):
         fault = PlatformFault(
             code=str(failed.get("code") or "15"),
             msg=str(body.get("msg_code") or ""),
-            sub_code=str(failed.get("sub_code") or failed.get("msg_code") or ""),
+            sub_code=str(failed.get("sub_code") or failed.get("error_code") or ""),
             sub_msg=str(failed.get("message") or ""),
         )
         verdict = TOP_ERRORS.classify(fault, is_write=True)
@@ -409,10 +453,24 @@ class TaobaoAdapter(PlatformAdapter):
         )
 
     def _memo(self, effect: EffectRequest) -> Mapping[str, Any]:
+        """Add the memo; if the order has one already, keep it and append ours (once)."""
         memo = str(effect.params.get("memo") or "")
         if not memo:
             raise self._bad(effect, "params.memo must not be empty")
-        return self._api.trade_memo_add(effect.order_id, memo, case_id=effect.case_id)
+        try:
+            return self._api.trade_memo_add(effect.order_id, memo, case_id=effect.case_id)
+        except ActionForbiddenError as exc:
+            if exc.sub_code != MEMO_EXISTS:
+                raise
+        trade_body = self._api.trade_get(effect.order_id, fields=("tid", "seller_memo"))
+        trade = trade_body.get("trade")
+        current = str(trade.get("seller_memo") or "") if isinstance(trade, Mapping) else ""
+        if memo in current:
+            raise AlreadyInTargetState(
+                PlatformFault(code="", msg="the memo is already on the order")
+            )
+        combined = f"{current}\n{memo}" if current else memo
+        return self._api.trade_memo_update(effect.order_id, combined, case_id=effect.case_id)
 
     def _image(self, effect: EffectRequest, name: str, limit: int, part: str) -> FileParts | None:
         value = effect.params.get(name)

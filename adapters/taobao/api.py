@@ -147,8 +147,23 @@ class TopApi:
             case_id=refund_id,
         )
 
-    def logistics_trace_search(self, tid: str, *, case_id: str | None = None) -> Mapping[str, Any]:
-        return self.call("taobao.logistics.trace.search", {"tid": tid}, case_id=case_id)
+    def logistics_trace_search(
+        self, tid: str, *, refund_id: str | None = None, case_id: str | None = None
+    ) -> Mapping[str, Any]:
+        """The order's parcel, or with ``refund_id`` the buyer's return parcel of that refund."""
+        return self.call(
+            "taobao.logistics.trace.search", {"tid": tid, "refund_id": refund_id}, case_id=case_id
+        )
+
+    def item_seller_get(self, num_iid: str, *, case_id: str | None = None) -> Mapping[str, Any]:
+        return self.call(
+            "taobao.item.seller.get",
+            {"num_iid": num_iid, "fields": "num_iid,no_reason_7d"},
+            case_id=case_id,
+        )
+
+    def trade_get(self, tid: str, *, fields: Iterable[str]) -> Mapping[str, Any]:
+        return self.call("taobao.trade.get", {"tid": tid, "fields": ",".join(fields)})
 
     # ---- writes --------------------------------------------------------------------------------
 
@@ -184,4 +199,9 @@ class TopApi:
     def trade_memo_add(self, tid: str, memo: str, *, case_id: str) -> Mapping[str, Any]:
         return self.call(
             "taobao.trade.memo.add", {"tid": tid, "memo": memo}, is_write=True, case_id=case_id
+        )
+
+    def trade_memo_update(self, tid: str, memo: str, *, case_id: str) -> Mapping[str, Any]:
+        return self.call(
+            "taobao.trade.memo.update", {"tid": tid, "memo": memo}, is_write=True, case_id=case_id
         )

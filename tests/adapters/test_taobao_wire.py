@@ -487,7 +487,8 @@ def test_keyset_paging_narrows_end_and_skips_seen(adapter: TaobaoAdapter, clock:
     assert [c.case_id for c in page2.cases] == ["1"]
     assert page2.next_page is None
     sent = form(route.calls[1].request)
-    assert (sent["end_modified"], sent["page_no"]) == ("2026-11-12 09:40:00", "1")
+    # one second above the oldest seen (times have second resolution), from page 1 again
+    assert (sent["end_modified"], sent["page_no"]) == ("2026-11-12 09:40:01", "1")
     with pytest.raises(InvalidRequestError):
         adapter.list_cases(window, "not-a-token")
 
@@ -495,6 +496,10 @@ def test_keyset_paging_narrows_end_and_skips_seen(adapter: TaobaoAdapter, clock:
 @respx.mock
 def test_get_case_assembles_deadline_trace_and_evidence(adapter: TaobaoAdapter) -> None:
     detail = refund(
+        num_iid=600001,
+        sid="YT9",
+        company_name="YTO",
+        status="WAIT_SELLER_CONFIRM_GOODS",
         cs_status=1,
         price="12345.60",
         refund_remind_timeout={
@@ -537,12 +542,29 @@ def test_get_case_assembles_deadline_trace_and_evidence(adapter: TaobaoAdapter) 
         },
     }
 
+    back = {
+        "out_sid": "YT9",
+        "company_name": "YTO",
+        "trace_list": {
+            "transit_step_info": [
+                {
+                    "status_time": "2026-11-12 08:00:00",
+                    "action": "CONSIGN",
+                    "status_desc": "已揽收",
+                },
+            ]
+        },
+    }
+
     def answer(request: httpx.Request) -> httpx.Response:
-        method = form(request)["method"]
+        sent = form(request)
+        method = sent["method"]
+        if method == "taobao.logistics.trace.search":
+            return ok(method, back if sent.get("refund_id") == "900001" else trace)
         payload = {
             "taobao.refund.get": {"refund": detail},
             "taobao.refund.messages.get": messages,
-            "taobao.logistics.trace.search": trace,
+            "taobao.item.seller.get": {"item": {"num_iid": 600001, "no_reason_7d": True}},
         }[method]
         return ok(method, payload)
 
@@ -558,6 +580,10 @@ def test_get_case_assembles_deadline_trace_and_evidence(adapter: TaobaoAdapter) 
     assert case.delivered_at.isoformat() == "2026-11-11T10:00:00+00:00"
     assert case.order_status == "delivered"
     assert case.item.price == 1234560
+    assert case.item.no_reason_eligible is True
+    assert case.status == "awaiting_seller_receipt"
+    assert case.return_logistics is not None
+    assert (case.return_logistics.waybill, case.return_logistics.status) == ("YT9", "in_transit")
 
 
 # ---- effects -----------------------------------------------------------------------------------
@@ -671,6 +697,28 @@ def test_memo_goes_to_the_order(adapter: TaobaoAdapter) -> None:
     adapter.submit(effect(EffectKind.write_order_memo, params={"memo": "after-sales refund 0.01"}))
     sent = form(route.calls.last.request)
     assert (sent["method"], sent["tid"]) == ("taobao.trade.memo.add", "700001")
+
+
+@respx.mock
+def test_memo_on_an_order_that_has_one_is_appended_once(adapter: TaobaoAdapter) -> None:
+    memos = {"700001": "packed by Li"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent = form(request)
+        method = sent["method"]
+        if method == "taobao.trade.memo.add":
+            return error(15, "Remote service error", "isv.trade-memo-exist", "该订单已有备注")
+        if method == "taobao.trade.get":
+            return ok(method, {"trade": {"tid": 700001, "seller_memo": memos["700001"]}})
+        assert method == "taobao.trade.memo.update"
+        memos[sent["tid"]] = sent["memo"]
+        return ok(method, {"trade": {"tid": 700001}})
+
+    respx.post(GATEWAY).mock(side_effect=answer)
+    memo = effect(EffectKind.write_order_memo, params={"memo": "after-sales refund 0.01"})
+    assert adapter.submit(memo).outcome is SubmitOutcome.applied
+    assert memos["700001"] == "packed by Li\nafter-sales refund 0.01"
+    assert adapter.submit(memo).outcome is SubmitOutcome.already_done
 
 
 def test_unsupported_effect_raises_before_any_http(adapter: TaobaoAdapter) -> None:
