@@ -149,7 +149,7 @@ def run_policy_test(
             for line in ([r.problem] if r.problem else []) + [
                 f"line {r.line} ({r.id}): {m}" for m in r.mismatches
             ]:
-                console.print(Text(f"  {line}"))
+                console.print(Text(f"  {line}"), soft_wrap=True)
         typer.echo(f"{report.passed}/{report.total} cases match")
     if report.passed != report.total or report.total == 0:
         raise typer.Exit(code=1)

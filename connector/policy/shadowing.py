@@ -176,10 +176,25 @@ def _by_field(rule: Rule) -> dict[str, list[Condition]]:
     return grouped
 
 
+def _known_about(path: str, grouped: Mapping[str, list[Condition]]) -> list[Condition]:
+    """What the later rule says about ``path``, including what its parents and children imply:
+    a null parent makes the field null; a child that needs a value makes the field present."""
+    known = list(grouped.get(path, []))
+    parts = path.split(".")
+    for depth in range(1, len(parts)):
+        parent = grouped.get(".".join(parts[:depth]), [])
+        if any(isinstance(c, Presence) and not c.present for c in parent):
+            known.append(Presence(path, False))
+    children = [c for p, cs in grouped.items() if p.startswith(path + ".") for c in cs]
+    if any(_needs_value(c) for c in children):
+        known.append(Presence(path, True))
+    return known
+
+
 def shadows(earlier: Rule, later: Rule, thresholds: Mapping[str, ThresholdValue]) -> bool:
     """True when every case matching ``later`` matches ``earlier`` too."""
     theirs = _by_field(later)
-    return all(_implies(theirs.get(c.field, []), c, thresholds) for c in earlier.conditions)
+    return all(_implies(_known_about(c.field, theirs), c, thresholds) for c in earlier.conditions)
 
 
 def find_shadowed_rules(policy: Policy) -> list[ShadowWarning]:
