@@ -43,7 +43,7 @@ def test_whole_casebook_24_of_24() -> None:
 
 
 def test_compare_checks_only_keys_present_and_evidence_as_a_set() -> None:
-    got = {k: None for k in EXPECT_KEYS} | {
+    got = dict.fromkeys(EXPECT_KEYS) | {
         "action": "reject",
         "evidence_kinds": ["delivery_record", "logistics_trace"],
         "escalated": False,
@@ -85,7 +85,8 @@ def test_unreadable_lines_say_what_is_wrong(text: str, words: str) -> None:
     assert words in entry.problem
     result = run_line(entry, load_default_policy())
     assert result.ok is False
-    assert result.problem is not None and result.problem.startswith("line 7: ")
+    assert result.problem is not None
+    assert result.problem.startswith("line 7: ")
 
 
 def test_quarantined_case_is_human_and_shows_its_problems() -> None:
@@ -94,10 +95,13 @@ def test_quarantined_case_is_human_and_shows_its_problems() -> None:
     data["case"]["refund_amount"] = "299.00"
     result = run_line(parse_line(json.dumps(data), 3), load_default_policy())
     assert result.ok is True
-    assert result.got is not None and result.got["action"] == "human"
-    assert result.decision is not None and result.decision.quarantined
+    assert result.got is not None
+    assert result.got["action"] == "human"
+    assert result.decision is not None
+    assert result.decision.quarantined
     assert result.problem is not None
-    assert "status" in result.problem and "refund_amount" in result.problem
+    assert "status" in result.problem
+    assert "refund_amount" in result.problem
     assert "whole number" in result.problem
 
 

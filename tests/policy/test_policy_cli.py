@@ -89,11 +89,14 @@ def test_malformed_lines_are_reported_per_line(malformed: Path) -> None:
     assert result.exit_code == 1
     assert last_line(result.output) == "3/7 cases match"
     out = result.output
-    assert "line 2: case failed validation" in out and "'pending' is not one of" in out
-    assert "line 3: case failed validation" in out and "refund_amount" in out
+    assert "line 2: case failed validation" in out
+    assert "'pending' is not one of" in out
+    assert "line 3: case failed validation" in out
+    assert "refund_amount" in out
     assert "whole number" in out
     assert "line 3 (P001): action: expected 'approve_refund', got 'human'" in out
-    assert "line 4: case failed validation" in out and "is required but missing" in out
+    assert "line 4: case failed validation" in out
+    assert "is required but missing" in out
     assert "line 5: not JSON" in out
     assert "line 6: missing 'expect'" in out
     assert "line 7: 'now' is not an ISO 8601 date-time" in out
@@ -105,9 +108,11 @@ def test_malformed_lines_in_json(malformed: Path) -> None:
     report = json.loads(result.stdout)
     assert (report["total"], report["passed"]) == (7, 3)
     by_id = {r["id"]: r for r in report["results"]}
-    assert by_id["line 5"]["ok"] is False and by_id["line 5"]["got"] is None
+    assert by_id["line 5"]["ok"] is False
+    assert by_id["line 5"]["got"] is None
     assert "not JSON" in by_id["line 5"]["error"]
-    assert by_id["P003"]["got"]["action"] == "human" and by_id["P003"]["ok"] is True
+    assert by_id["P003"]["got"]["action"] == "human"
+    assert by_id["P003"]["ok"] is True
     assert "status" in by_id["P003"]["error"]
 
 
@@ -186,7 +191,9 @@ def test_check_warns_about_shadowed_rules_and_unused_thresholds(tmp_path: Path) 
     )
     result = run("check", str(policy))
     assert result.exit_code == 0
-    assert "warning: rule 'closed-quality' (#2) can never match: rule 'closed' (#1)" in result.output
+    assert (
+        "warning: rule 'closed-quality' (#2) can never match: rule 'closed' (#1)" in result.output
+    )
     assert "warning: threshold 'spare' is defined but no rule uses it" in result.output
     assert "2 warning(s)" in result.output
 
@@ -212,7 +219,8 @@ def test_explain_casebook_line_uses_its_now(tmp_path: Path) -> None:
     assert "decision: reject evidence_kinds=delivery_record" in out
     assert "matched rule 7-no-reason-too-late" in out
     assert "delivered_at is more than no_reason_window (7d) ago" in out
-    assert "命中规则 7-no-reason-too-late" in out and "签收时间(delivered_at)" in out
+    assert "命中规则 7-no-reason-too-late" in out
+    assert "签收时间(delivered_at)" in out
     assert "now: 2026-11-12T10:00:00+08:00" in out
     assert "matches" in out
 
@@ -222,7 +230,8 @@ def test_explain_with_now_shows_the_guard(tmp_path: Path) -> None:
     file.write_text(LINES[9], encoding="utf-8")
     result = run("explain", str(file), "--now", "2026-11-14T08:50:00+08:00")
     assert result.exit_code == 0
-    assert "deadline guard (escalate" in result.output and "超时保护" in result.output
+    assert "deadline guard (escalate" in result.output
+    assert "超时保护" in result.output
     assert "DOES NOT match" in result.output
 
 

@@ -145,7 +145,8 @@ def test_rule2_cases_are_left_to_the_platform(fields: dict[str, Any]) -> None:
     assert decision.left_to_platform is True
     assert decision.deadline_fallback is False
     assert decision.parameters.escalated is True
-    assert decision.rule_id is not None and decision.rule_id.startswith("2-")
+    assert decision.rule_id is not None
+    assert decision.rule_id.startswith("2-")
 
 
 def test_rule2_an_hour_before_is_only_escalated() -> None:
@@ -176,8 +177,10 @@ def test_trace_keeps_the_matched_rule_and_names_the_guard() -> None:
     ]
     assert guards[0].seconds_left == 600
     en, zh = decision.trace_lines("en"), decision.trace_lines("zh")
-    assert "deadline guard" in en[-1] and "10m left" in en[-1]
-    assert "超时保护" in zh[-1] and "剩余10分钟" in zh[-1]
+    assert "deadline guard" in en[-1]
+    assert "10m left" in en[-1]
+    assert "超时保护" in zh[-1]
+    assert "剩余10分钟" in zh[-1]
 
 
 GUARD_THRESHOLDS = '[thresholds]\ndeadline_escalate = "60m"\ndeadline_fallback = "15m"\n'
@@ -217,7 +220,8 @@ def test_no_rule_matched_is_a_guarded_human() -> None:
 def test_wait_rule_may_leave_to_platform() -> None:
     policy = parse_policy(
         GUARD_THRESHOLDS
-        + '[[rules]]\nid = "w"\ndescription = "d"\naction = "wait"\non_deadline = "leave_to_platform"\n',
+        + '[[rules]]\nid = "w"\ndescription = "d"\naction = "wait"\n'
+        + 'on_deadline = "leave_to_platform"\n',
         "wait.toml",
     )
     decision = decide(human_refund(timedelta(minutes=10)), policy, NOW)

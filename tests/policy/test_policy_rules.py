@@ -95,7 +95,9 @@ def test_rule3_already_voided_refunds_without_void() -> None:
     expect(decide_default(case), "approve_refund", "3-already-voided", warehouse_void=False)
 
 
-@pytest.mark.parametrize("warehouse", [{"order_state": "printed"}, {"order_state": "shipped"}, None])
+@pytest.mark.parametrize(
+    "warehouse", [{"order_state": "printed"}, {"order_state": "shipped"}, None]
+)
 def test_rule3_printed_shipped_or_unknown_warehouse(warehouse: Any) -> None:
     expect(decide_default(make_case(warehouse=warehouse)), "human", "3-warehouse-may-ship")
 
@@ -131,7 +133,11 @@ def test_rule4_parcel_came_back(status: str) -> None:
 
 
 def test_rule4_in_transit_waits() -> None:
-    expect(decide_default(make_case(NOT_RECEIVED, _logistics("in_transit"))), "wait", "4-parcel-in-transit")
+    expect(
+        decide_default(make_case(NOT_RECEIVED, _logistics("in_transit"))),
+        "wait",
+        "4-parcel-in-transit",
+    )
 
 
 @pytest.mark.parametrize("status", ["delivered", None])
@@ -310,7 +316,8 @@ def test_rule9_not_resellable_goes_to_a_person(ret: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ret", "resellable"), [("in_transit", None), ("delivered", None), (None, None), ("in_transit", True)]
+    ("ret", "resellable"),
+    [("in_transit", None), ("delivered", None), (None, None), ("in_transit", True)],
 )
 def test_rule9_not_back_or_not_inspected_waits(ret: str | None, resellable: bool | None) -> None:
     expect(decide_default(_receipt(ret, resellable)), "wait", "9-not-back-yet")
