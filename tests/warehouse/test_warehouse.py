@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -247,3 +248,32 @@ def test_control_api_is_absent_without_test_mode() -> None:
         answer = client.get("/api/orders/O1", headers={"X-Api-Key": DEFAULT_API_KEY})
         assert answer.status_code == 404
         assert answer.json()["error"]["code"] == "order_not_found"
+
+
+def test_mock_warehouse_command_seeds_and_serves(tmp_path: Path) -> None:
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from mocks.warehouse import cli
+
+    served: list[tuple[object, int]] = []
+    app = typer.Typer()
+    cli.register(app, lambda asgi, port: served.append((asgi, port)))
+    app.command("noop")(lambda: None)
+    orders = tmp_path / "orders.json"
+    orders.write_text(json.dumps([{"order_id": "O9", "shop_id": "s1", "state": "printed"}]))
+    result = CliRunner().invoke(
+        app, ["warehouse", "--port", "9999", "--orders", str(orders), "--test-mode"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "orders=1" in result.stdout
+    [(asgi, port)] = served
+    assert port == 9999
+    with BackgroundServer(asgi) as url, httpx.Client(base_url=url) as client:
+        assert client.get("/__mock/orders").json()["orders"][0]["state"] == "printed"
+    orders.write_text(json.dumps([{"order_id": "O9"}]))
+    bad = CliRunner().invoke(app, ["warehouse", "--orders", str(orders)])
+    assert bad.exit_code == 2
+    assert "orders[0].shop_id" in bad.output
