@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from connector.errors import StoreError
-from connector.privacy import private_paths
+from connector.privacy import private_paths, scrub
 
 GENESIS_HASH = "0" * 64
 
@@ -90,7 +90,7 @@ def canonical_json(value: Any) -> str:
 
 
 def clean_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Normalise details to plain JSON and refuse buyer personal data or secrets."""
+    """Normalise details to plain JSON; refuse personal-data keys, mask phone numbers in text."""
     if details is None:
         return {}
     try:
@@ -105,7 +105,8 @@ def clean_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
             + ", ".join(bad)
         )
         raise AuditRedactionError(msg)
-    return normal
+    masked: dict[str, Any] = scrub(normal)
+    return masked
 
 
 def entry_body(

@@ -38,6 +38,9 @@ _ALWAYS_PRIVATE_WORDS = frozenset(
 )
 _PERSON_WORDS = frozenset({"buyer", "receiver", "real", "full", "contact", "user", "customer"})
 _SECRET_KEYS = frozenset({"apikey", "appsecret", "accesstoken"})
+_SECRET_WORDS = frozenset(
+    {"session", "secret", "token", "password", "passwd", "sign", "signature", "cookie"}
+)
 
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+")
 _MOBILE_NUMBER = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
@@ -60,6 +63,9 @@ def is_private_key(key: str) -> bool:
         return False
     if "".join(words) in _SECRET_KEYS:
         return True
+    if words[-1] in {"id", "ids"} and len(words) > 1:
+        # A reference (``address_id``: the seller's return address), not the data itself.
+        return any(w in _SECRET_WORDS for w in words)
     if any(w in _ALWAYS_PRIVATE_WORDS for w in words):
         return True
     if "name" in words:

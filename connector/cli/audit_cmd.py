@@ -133,15 +133,36 @@ def describe(entry: AuditEntry) -> list[str]:
     return [_pairs(d) or "-"]
 
 
+def _trace_step(step: Any) -> str:
+    """A policy trace step (plain text, or the policy engine's structured step) as one line."""
+    if isinstance(step, str):
+        return step
+    if not isinstance(step, dict):
+        return json.dumps(step, ensure_ascii=False)
+    kind = step.get("kind")
+    if kind == "condition":
+        verdict = "passed" if step.get("passed") else "failed"
+        return (
+            f"{step.get('rule_id')}: {step.get('field')} {step.get('op')} {step.get('expected')}"
+            f" (actual {step.get('actual')}) {verdict}"
+        )
+    if kind == "rule":
+        return f"rule {step.get('rule_id')} matched: {step.get('description', '')}"
+    if kind == "guard":
+        return (
+            f"deadline guard {step.get('step')}: {step.get('seconds_left')} s left, "
+            f"{step.get('before')} -> {step.get('after')}"
+        )
+    if kind == "no_match":
+        return f"no rule matched ({step.get('rules_checked')} checked)"
+    return json.dumps(step, ensure_ascii=False, sort_keys=True)
+
+
 def _trace_lines(trace: Any) -> list[str]:
     if not trace:
         return []
-    if isinstance(trace, list):
-        return [
-            item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
-            for item in trace
-        ]
-    return [json.dumps(trace, ensure_ascii=False)]
+    steps = trace if isinstance(trace, list) else [trace]
+    return [_trace_step(step) for step in steps]
 
 
 def format_entry(entry: AuditEntry) -> str:

@@ -124,7 +124,10 @@ def _check_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
     try:
         mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
     except sqlite3.Error as exc:
-        msg = f"cannot switch journal_mode to 'wal' ({exc}); the connector refuses to run without"
+        msg = (
+            f"cannot switch journal_mode to 'wal' ({exc}): "
+            "the connector refuses to run without write-ahead logging"
+        )
         raise StoreError(msg) from exc
     if mode != "wal":
         msg = (

@@ -46,7 +46,12 @@ def story(state_dir: Path, clock: FakeClock) -> Path:
                                 refund_amount=4000))
     _, (void,) = store.record_decision(
         KEY, decided_version="v2", policy_version="p7", rule_id="R03",
-        action="approve_refund", trace=["R01 skipped: shipped is false", "R03 matched"],
+        action="approve_refund",
+        trace=[
+            {"kind": "condition", "rule_id": "R03", "field": "order_status", "op": "eq",
+             "expected": "not_shipped", "actual": "not_shipped", "passed": True},
+            {"kind": "rule", "rule_id": "R03", "position": 3, "description": "R03 matched"},
+        ],
         effects=[EffectSpec(kind=EffectKind.void_warehouse_order)],
     )
     store.claim_effect(void.id)
@@ -95,7 +100,8 @@ def test_show_tells_the_whole_story(cli: typer.Typer, story: Path) -> None:
     assert "first seen: refund_only / no_reason_7d, status awaiting_seller, version v1" in out
     assert "changed at version v2 (was v1): refund_amount" in out
     assert "decided approve_refund by rule R03 (policy p7, on version v2)" in out
-    assert "trace: R03 matched" in out
+    assert "trace: R03: order_status eq not_shipped (actual not_shipped) passed" in out
+    assert "trace: rule R03 matched: R03 matched" in out
     assert "void_warehouse_order #1, attempt 1: unknown, 3000.0 ms, error: read timeout" in out
     assert "void_warehouse_order #1, attempt 2: done, code voided, 41.5 ms" in out
     assert "escalated" in out

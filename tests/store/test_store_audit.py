@@ -253,3 +253,17 @@ def test_well_forged_append_is_caught_by_the_head(store: SqliteStore, tmp_path: 
     copy.close()
     assert report.broken_seq == 3
     assert "appended without the writer" in report.describe()
+
+
+def test_references_pass_and_phone_numbers_in_text_are_masked(store: SqliteStore) -> None:
+    with store.unit_of_work():
+        entry = store.append_audit(
+            "human_action",
+            actor="human:ann",
+            details={"address_id": "A7", "note": "buyer wrote 13812345678", "receiver_id": "x"},
+        )
+    assert entry.details == {
+        "address_id": "A7", "note": "buyer wrote [redacted]", "receiver_id": "x"
+    }
+    with pytest.raises(AuditRedactionError), store.unit_of_work():
+        store.append_audit("human_action", actor="human:ann", details={"session_id": "s"})
