@@ -1,4 +1,4 @@
-"""The `mock taobao` subcommand: build a TaobaoMock from flags and a scenario file, then serve it."""
+"""The `mock taobao` subcommand: build a TaobaoMock from flags and a scenario file; serve it."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def register(mock_app: typer.Typer, serve: Callable[[object, int], None]) -> Non
         seed: Annotated[int, typer.Option(help="Seed of the generated cases.")] = 7,
         cases: Annotated[int, typer.Option(help="How many cases to generate.")] = 0,
         app_key: Annotated[str, typer.Option(help="Accepted app_key.")] = "12345678",
-        app_secret: Annotated[str, typer.Option(help="Accepted app secret.")] = "testsecret",
+        app_secret: Annotated[str, typer.Option(help="Accepted app secret.")] = "testsecret",  # noqa: S107
         session: Annotated[str, typer.Option(help="Session of the Taobao shop.")] = "test-session",
         test_mode: Annotated[bool, typer.Option(help="Serve the /__mock control API.")] = False,
         app_qps: Annotated[float | None, typer.Option(help="Calls/s per app.")] = None,
@@ -55,8 +55,13 @@ def register(mock_app: typer.Typer, serve: Callable[[object, int], None]) -> Non
     ) -> None:
         """Fake Taobao/Tmall TOP gateway at http://127.0.0.1:PORT/router/rest."""
         config = TaobaoConfig(
-            app_key=app_key, app_secret=app_secret, session=session, seed=seed,
-            app_qps=app_qps, method_qps=method_qps, daily_quota=daily_quota,
+            app_key=app_key,
+            app_secret=app_secret,
+            session=session,
+            seed=seed,
+            app_qps=app_qps,
+            method_qps=method_qps,
+            daily_quota=daily_quota,
         )
         mock = TaobaoMock(config)
         try:
@@ -66,12 +71,16 @@ def register(mock_app: typer.Typer, serve: Callable[[object, int], None]) -> Non
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from exc
         mock.start_background_timers(0.5)
-        typer.echo(f"taobao fake: http://127.0.0.1:{port}/router/rest  cases={loaded}  "
-                   f"test_mode={'on' if test_mode else 'off'}")
+        typer.echo(
+            f"taobao fake: http://127.0.0.1:{port}/router/rest  cases={loaded}  "
+            f"test_mode={'on' if test_mode else 'off'}"
+        )
         typer.echo(f"  app_key={config.app_key} app_secret={config.app_secret}")
         for shop in mock.shops.values():
-            typer.echo(f"  shop={shop.shop_id} session={shop.session} "
-                       f"{'tmall' if shop.tmall else 'taobao'}")
+            typer.echo(
+                f"  shop={shop.shop_id} session={shop.session} "
+                f"{'tmall' if shop.tmall else 'taobao'}"
+            )
         try:
             serve(create_app(mock, test_mode=test_mode), port)
         finally:

@@ -32,16 +32,26 @@ def top_sign(params: dict[str, str], secret: str, method: str = "md5") -> str:
 class Top:
     """A minimal signed TOP client for tests."""
 
-    def __init__(self, http: httpx.Client, clock: FakeClock, session: str,
-                 app_key: str = "12345678", secret: str = "testsecret") -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        clock: FakeClock,
+        session: str,
+        app_key: str = "12345678",
+        secret: str = "testsecret",
+    ) -> None:
         self.http, self.clock, self.session = http, clock, session
         self.app_key, self.secret = app_key, secret
 
     def params(self, method: str, sign_method: str = "md5", **app: Any) -> dict[str, str]:
         params = {
-            "method": method, "app_key": self.app_key, "session": self.session,
+            "method": method,
+            "app_key": self.app_key,
+            "session": self.session,
             "timestamp": self.clock.now().astimezone(GMT8).strftime("%Y-%m-%d %H:%M:%S"),
-            "v": "2.0", "format": "json", "sign_method": sign_method,
+            "v": "2.0",
+            "format": "json",
+            "sign_method": sign_method,
             **{k: str(v) for k, v in app.items() if v is not None},
         }
         params["sign"] = top_sign(params, self.secret, sign_method)
@@ -96,7 +106,6 @@ class Fake:
     def ledger(self, since: int = 0) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = self.control("GET", f"/ledger?since={since}")["entries"]
         return entries
-
 
 
 def start_fake(clock: FakeClock, config: TaobaoConfig | None = None) -> Iterator[Fake]:

@@ -113,8 +113,11 @@ def test_validation_order_method_then_key_then_time_then_sign(fake: Fake) -> Non
 
 def test_timestamp_skew_and_epoch_ms(fake: Fake) -> None:
     now = fake.clock.now()
-    for skew, ok in ((timedelta(minutes=9), True), (timedelta(minutes=11), False),
-                     (-timedelta(minutes=11), False)):
+    for skew, ok in (
+        (timedelta(minutes=9), True),
+        (timedelta(minutes=11), False),
+        (-timedelta(minutes=11), False),
+    ):
         stamp = (now + skew).astimezone(GMT8).strftime("%Y-%m-%d %H:%M:%S")
         body = fake.taobao.raw(_signed(fake.taobao, timestamp=stamp)).json()
         assert ("error_response" not in body) is ok, (skew, body)
@@ -175,8 +178,10 @@ def test_app_quota_and_daily_quota(fake: Fake) -> None:
 
 def test_params_merged_from_query_and_form(fake: Fake) -> None:
     params = fake.taobao.params(LIST, fields="refund_id")
-    system = {k: params[k] for k in ("method", "app_key", "timestamp", "v", "sign_method", "sign",
-                                     "session", "format")}
+    system = {
+        k: params[k]
+        for k in ("method", "app_key", "timestamp", "v", "sign_method", "sign", "session", "format")
+    }
     response = fake.http.post("/router/rest", params=system, data={"fields": "refund_id"})
     assert "refunds_receive_get_response" in response.json()
     response = fake.http.get("/router/rest", params=params)
@@ -190,4 +195,3 @@ def test_control_routes_absent_without_test_mode(clock: FakeClock) -> None:
         assert httpx.post(f"{url}/__mock/reset").status_code == 404
         top = Top(httpx.Client(base_url=url), clock, "test-session")
         assert "refunds_receive_get_response" in top.call(LIST, fields="refund_id")
-
