@@ -204,7 +204,8 @@ def verify_chain(entries: Iterable[AuditEntry], head: ChainHead | None) -> Verif
         if entry.seq != expected_seq:
             if entry.seq > expected_seq:
                 missing = (
-                    f"{expected_seq}" if entry.seq == expected_seq + 1
+                    f"{expected_seq}"
+                    if entry.seq == expected_seq + 1
                     else f"{expected_seq}..{entry.seq - 1}"
                 )
                 problem = f"missing (seq {missing} deleted?): next stored entry is seq {entry.seq}"

@@ -104,7 +104,11 @@ class WarehouseClient:
         """Void before printing. ``already_done`` when it was voided before (e.g. our lost try)."""
         payload = {"request_id": request_id} if request_id else {}
         body = self._call(
-            "POST", f"/api/orders/{order_id}/void", "void_order", order_id, write=True,
+            "POST",
+            f"/api/orders/{order_id}/void",
+            "void_order",
+            order_id,
+            write=True,
             json=payload,
         )
         try:
@@ -115,12 +119,14 @@ class WarehouseClient:
                 msg, platform=PLATFORM, operation="void_order", case_id=order_id
             ) from exc
         if answer.state is not WarehouseState.voided or answer.result not in {
-            "voided", "already_voided"
+            "voided",
+            "already_voided",
         }:
             msg = f"void answered state {answer.state} / result {answer.result!r}; re-read"
             raise OutcomeUnknownError(msg, platform=PLATFORM, operation="void_order")
         outcome = (
-            SubmitOutcome.already_done if answer.result == "already_voided"
+            SubmitOutcome.already_done
+            if answer.result == "already_voided"
             else SubmitOutcome.applied
         )
         return SubmitResult(outcome=outcome, platform_code=answer.result)
@@ -194,7 +200,9 @@ class WarehouseClient:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first.get("loc", ())) or "(body)"
             raise MalformedPayloadError(
-                first.get("msg", "invalid"), field=field, platform=PLATFORM,
-                operation=operation, case_id=order_id,
+                first.get("msg", "invalid"),
+                field=field,
+                platform=PLATFORM,
+                operation=operation,
+                case_id=order_id,
             ) from exc
-

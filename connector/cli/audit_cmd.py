@@ -32,7 +32,16 @@ class ExportFormat(StrEnum):
 
 
 EXPORT_COLUMNS = (
-    "seq", "at", "actor", "event", "platform", "shop_id", "case_id", "details", "prev_hash", "hash"
+    "seq",
+    "at",
+    "actor",
+    "event",
+    "platform",
+    "shop_id",
+    "case_id",
+    "details",
+    "prev_hash",
+    "hash",
 )
 
 

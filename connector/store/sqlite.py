@@ -454,9 +454,21 @@ class SqliteStore:
                     "platform_updated_at, first_seen_at, last_seen_at, changed_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        *case.key, case.order_id, case.version, str(case.status), str(state),
-                        deadline, guard, digest, _dumps(doc), raw_json, case.buyer.id,
-                        _ts_opt(case.updated_at), now, now, now,
+                        *case.key,
+                        case.order_id,
+                        case.version,
+                        str(case.status),
+                        str(state),
+                        deadline,
+                        guard,
+                        digest,
+                        _dumps(doc),
+                        raw_json,
+                        case.buyer.id,
+                        _ts_opt(case.updated_at),
+                        now,
+                        now,
+                        now,
                     ),
                 )
                 self.append_audit(
@@ -537,8 +549,19 @@ class SqliteStore:
                 "last_seen_at = ?, changed_at = ?, next_review_at = NULL "
                 "WHERE platform = ? AND shop_id = ? AND case_id = ?",
                 (
-                    case.order_id, case.version, str(case.status), str(state), deadline, guard,
-                    digest, _dumps(doc), raw_json, case.buyer.id, new_updated, now, now,
+                    case.order_id,
+                    case.version,
+                    str(case.status),
+                    str(state),
+                    deadline,
+                    guard,
+                    digest,
+                    _dumps(doc),
+                    raw_json,
+                    case.buyer.id,
+                    new_updated,
+                    now,
+                    now,
                     *case.key,
                 ),
             )
@@ -699,8 +722,15 @@ class SqliteStore:
                 "policy_version, rule_id, action, params_json, trace_json, decided_at, actor) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    *key, decided_version, policy_version, rule_id, action,
-                    _dumps(clean_params), _dumps(trace_doc), now, actor,
+                    *key,
+                    decided_version,
+                    policy_version,
+                    rule_id,
+                    action,
+                    _dumps(clean_params),
+                    _dumps(trace_doc),
+                    now,
+                    actor,
                 ),
             )
             decision_id = int(cursor.lastrowid or 0)
@@ -719,9 +749,7 @@ class SqliteStore:
                     "effects": [str(s.kind) for s in effects],
                 },
             )
-            created = self.enqueue_effects(
-                decision_id, effects, first_attempt_at=first_attempt_at
-            )
+            created = self.enqueue_effects(decision_id, effects, first_attempt_at=first_attempt_at)
             decision = self._decision(decision_id)
             return decision, created
 
@@ -745,8 +773,11 @@ class SqliteStore:
             position = int(base["next"]) if base else 0
             for spec in specs:
                 key = effect_key(
-                    decision.platform, decision.shop_id, decision.case_id,
-                    decision.decided_version, spec.kind,
+                    decision.platform,
+                    decision.shop_id,
+                    decision.case_id,
+                    decision.decided_version,
+                    spec.kind,
                 )
                 params = clean_details(spec.params)
                 cursor = self._write(
@@ -756,9 +787,18 @@ class SqliteStore:
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) "
                     "ON CONFLICT (effect_key) DO NOTHING",
                     (
-                        key, decision.platform, decision.shop_id, decision.case_id, decision_id,
-                        position, str(spec.kind), _dumps(params), decision.decided_version,
-                        due, now, now,
+                        key,
+                        decision.platform,
+                        decision.shop_id,
+                        decision.case_id,
+                        decision_id,
+                        position,
+                        str(spec.kind),
+                        _dumps(params),
+                        decision.decided_version,
+                        due,
+                        now,
+                        now,
                     ),
                 )
                 if cursor.rowcount == 1:
@@ -856,12 +896,16 @@ class SqliteStore:
             "last_platform_code = COALESCE(?, last_platform_code), updated_at = ?, "
             "done_at = ? WHERE id = ?",
             (
-                str(target), 1 if count_attempt else 0,
+                str(target),
+                1 if count_attempt else 0,
                 _ts_opt(next_attempt_at)
                 if target in {EffectStatus.pending, EffectStatus.unknown}
                 else None,
-                error, platform_code, now,
-                now if target is EffectStatus.done else None, effect_id,
+                error,
+                platform_code,
+                now,
+                now if target is EffectStatus.done else None,
+                effect_id,
             ),
         )
         after = self.get_effect(effect_id)
@@ -904,12 +948,14 @@ class SqliteStore:
         detail: str = "",
     ) -> EffectRecord:
         with self.unit_of_work():
-            _, after = self._move_effect(
-                effect_id, EffectStatus.done, platform_code=platform_code
-            )
+            _, after = self._move_effect(effect_id, EffectStatus.done, platform_code=platform_code)
             self._effect_audit(
-                AuditEvent.effect_done, after, outcome="done", platform_code=platform_code,
-                latency_ms=_ms(latency_ms), detail=detail or None,
+                AuditEvent.effect_done,
+                after,
+                outcome="done",
+                platform_code=platform_code,
+                latency_ms=_ms(latency_ms),
+                detail=detail or None,
             )
             return after
 
@@ -925,12 +971,19 @@ class SqliteStore:
         """Sent without an answer: the next attempt must re-read before resending."""
         with self.unit_of_work():
             _, after = self._move_effect(
-                effect_id, EffectStatus.unknown, next_attempt_at=next_attempt_at,
-                error=error, platform_code=platform_code,
+                effect_id,
+                EffectStatus.unknown,
+                next_attempt_at=next_attempt_at,
+                error=error,
+                platform_code=platform_code,
             )
             self._effect_audit(
-                AuditEvent.effect_attempt, after, outcome="unknown", platform_code=platform_code,
-                latency_ms=_ms(latency_ms), error=error,
+                AuditEvent.effect_attempt,
+                after,
+                outcome="unknown",
+                platform_code=platform_code,
+                latency_ms=_ms(latency_ms),
+                error=error,
                 next_attempt_at=ts(next_attempt_at),
             )
             return after
@@ -947,12 +1000,19 @@ class SqliteStore:
         """A retryable failure known not to have been applied: back to pending, later."""
         with self.unit_of_work():
             _, after = self._move_effect(
-                effect_id, EffectStatus.pending, next_attempt_at=next_attempt_at,
-                error=error, platform_code=platform_code,
+                effect_id,
+                EffectStatus.pending,
+                next_attempt_at=next_attempt_at,
+                error=error,
+                platform_code=platform_code,
             )
             self._effect_audit(
-                AuditEvent.effect_attempt, after, outcome="retry", platform_code=platform_code,
-                latency_ms=_ms(latency_ms), error=error,
+                AuditEvent.effect_attempt,
+                after,
+                outcome="retry",
+                platform_code=platform_code,
+                latency_ms=_ms(latency_ms),
+                error=error,
                 next_attempt_at=ts(next_attempt_at),
             )
             return after
@@ -970,8 +1030,12 @@ class SqliteStore:
                 effect_id, EffectStatus.failed, error=error, platform_code=platform_code
             )
             self._effect_audit(
-                AuditEvent.effect_failed, after, outcome="failed", platform_code=platform_code,
-                latency_ms=_ms(latency_ms), error=error,
+                AuditEvent.effect_failed,
+                after,
+                outcome="failed",
+                platform_code=platform_code,
+                latency_ms=_ms(latency_ms),
+                error=error,
             )
             return after
 
@@ -1013,7 +1077,10 @@ class SqliteStore:
         with self.unit_of_work():
             before, after = self._move_effect(effect_id, EffectStatus.cancelled)
             self._effect_audit(
-                AuditEvent.effect_cancelled, after, actor=actor, reason=reason,
+                AuditEvent.effect_cancelled,
+                after,
+                actor=actor,
+                reason=reason,
                 previous_status=before.status,
             )
             return after
@@ -1024,11 +1091,15 @@ class SqliteStore:
         with self.unit_of_work():
             for effect in self.list_effects(EffectStatus.in_flight, limit=1_000_000):
                 _, after = self._move_effect(
-                    effect.id, EffectStatus.unknown, next_attempt_at=self.clock.now(),
+                    effect.id,
+                    EffectStatus.unknown,
+                    next_attempt_at=self.clock.now(),
                     error="in flight when the connector stopped",
                 )
                 self._effect_audit(
-                    AuditEvent.effect_attempt, after, outcome="unknown",
+                    AuditEvent.effect_attempt,
+                    after,
+                    outcome="unknown",
                     error="in flight when the connector stopped",
                 )
                 recovered.append(after)
@@ -1113,16 +1184,20 @@ class SqliteStore:
             identity = "raw:" + hashlib.sha256(_dumps(raw).encode("utf-8")).hexdigest()
         with self.unit_of_work():
             now = self._now()
-            old = self._one(
-                "SELECT * FROM quarantine WHERE identity = ?", (identity,)
-            )
+            old = self._one("SELECT * FROM quarantine WHERE identity = ?", (identity,))
             if old is None:
                 self._write(
                     "INSERT INTO quarantine (identity, platform, shop_id, case_id, problems_json, "
                     "raw_json, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        identity, item.platform, item.shop_id, item.case_id, _dumps(problems),
-                        _dumps(raw), now, now,
+                        identity,
+                        item.platform,
+                        item.shop_id,
+                        item.case_id,
+                        _dumps(problems),
+                        _dumps(raw),
+                        now,
+                        now,
                     ),
                 )
             else:
@@ -1176,8 +1251,11 @@ class SqliteStore:
                 else None
             )
             self.append_audit(
-                AuditEvent.quarantine_resolved, actor=actor, key=key,
-                platform=record.platform, shop_id=record.shop_id,
+                AuditEvent.quarantine_resolved,
+                actor=actor,
+                key=key,
+                platform=record.platform,
+                shop_id=record.shop_id,
                 details={"quarantine_id": quarantine_id},
             )
             return record
@@ -1220,7 +1298,9 @@ class SqliteStore:
                 (platform, buyer_id, reason, actor, self._now()),
             )
             self.append_audit(
-                AuditEvent.buyer_flagged, actor=actor, platform=platform,
+                AuditEvent.buyer_flagged,
+                actor=actor,
+                platform=platform,
                 details={"buyer_id": buyer_id, "reason": reason},
             )
 
@@ -1233,7 +1313,9 @@ class SqliteStore:
             )
             if cursor.rowcount:
                 self.append_audit(
-                    AuditEvent.buyer_unflagged, actor=actor, platform=platform,
+                    AuditEvent.buyer_unflagged,
+                    actor=actor,
+                    platform=platform,
                     details={"buyer_id": buyer_id},
                 )
 
@@ -1259,9 +1341,15 @@ class SqliteStore:
             )
             task = self._task(int(cursor.lastrowid or 0))
             self.append_audit(
-                AuditEvent.task_opened, actor="system", key=key,
-                details={"task_id": task.id, "kind": kind, "deadline_at": _ts_opt(deadline_at),
-                         **clean},
+                AuditEvent.task_opened,
+                actor="system",
+                key=key,
+                details={
+                    "task_id": task.id,
+                    "kind": kind,
+                    "deadline_at": _ts_opt(deadline_at),
+                    **clean,
+                },
             )
             return task
 
@@ -1282,7 +1370,8 @@ class SqliteStore:
                 (str(status), self._now(), actor, task_id),
             )
             self.append_audit(
-                AuditEvent.task_closed, actor=actor,
+                AuditEvent.task_closed,
+                actor=actor,
                 key=(task.platform, task.shop_id, task.case_id),
                 details={"task_id": task_id, "kind": task.kind, "status": status},
             )

@@ -47,8 +47,11 @@ class DropConnection(Response):
             transport.abort()
             return
         await send(
-            {"type": "http.response.start", "status": 200,
-             "headers": [(b"content-length", b"1000")]}
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", b"1000")],
+            }
         )
         await send({"type": "http.response.body", "body": b"{", "more_body": False})
 
@@ -102,7 +105,8 @@ def create_app(
                 headers["Retry-After"] = str(int(fault.number("retry_after_s", 1)))
             return JSONResponse(
                 {"error": {"code": "server_error", "message": f"HTTP {status}"}},
-                status_code=status, headers=headers,
+                status_code=status,
+                headers=headers,
             )
         if fault.kind == "latency":
             await asyncio.sleep(fault.number("seconds", 0.2))

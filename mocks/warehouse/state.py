@@ -106,7 +106,8 @@ class WarehouseMock:
                 return {**self.order_view(order), "result": "already_voided"}
             if order.state != "not_printed":
                 raise WarehouseError(
-                    409, f"order_{order.state}",
+                    409,
+                    f"order_{order.state}",
                     f"order {order_id} is already {order.state}; it can no longer be voided",
                 )
             now = self.now()
@@ -205,9 +206,7 @@ class WarehouseMock:
             if order is None:
                 raise KeyError(order_id)
             case_id = _text(body, "case_id", "body", required=False) or order.case_id
-            self.returns[order_id] = ReturnReceipt(
-                order_id, case_id, self.now(), resellable, note
-            )
+            self.returns[order_id] = ReturnReceipt(order_id, case_id, self.now(), resellable, note)
             return self.return_view(order_id)
 
     def order_views(self) -> list[JsonDict]:

@@ -42,27 +42,40 @@ def story(state_dir: Path, clock: FakeClock) -> Path:
     store = SqliteStore.open(state_dir, clock=clock)
     store.upsert_case(make_case())
     clock.advance(60)
-    store.upsert_case(make_case(version="v2", updated_at="2026-11-12T10:01:00+08:00",
-                                refund_amount=4000))
+    store.upsert_case(
+        make_case(version="v2", updated_at="2026-11-12T10:01:00+08:00", refund_amount=4000)
+    )
     _, (void,) = store.record_decision(
-        KEY, decided_version="v2", policy_version="p7", rule_id="R03",
+        KEY,
+        decided_version="v2",
+        policy_version="p7",
+        rule_id="R03",
         action="approve_refund",
         trace=[
-            {"kind": "condition", "rule_id": "R03", "field": "order_status", "op": "eq",
-             "expected": "not_shipped", "actual": "not_shipped", "passed": True},
+            {
+                "kind": "condition",
+                "rule_id": "R03",
+                "field": "order_status",
+                "op": "eq",
+                "expected": "not_shipped",
+                "actual": "not_shipped",
+                "passed": True,
+            },
             {"kind": "rule", "rule_id": "R03", "position": 3, "description": "R03 matched"},
         ],
         effects=[EffectSpec(kind=EffectKind.void_warehouse_order)],
     )
     store.claim_effect(void.id)
-    store.mark_effect_unknown(void.id, error="read timeout", next_attempt_at=clock.now(),
-                              latency_ms=3000)
+    store.mark_effect_unknown(
+        void.id, error="read timeout", next_attempt_at=clock.now(), latency_ms=3000
+    )
     store.claim_effect(void.id)
     store.mark_effect_done(void.id, platform_code="voided", latency_ms=41.5)
     clock.advance(timedelta(hours=1))
     with store.unit_of_work():
-        store.append_audit("escalated", actor="system", key=KEY,
-                           details={"reason": "deadline within 1h"})
+        store.append_audit(
+            "escalated", actor="system", key=KEY, details={"reason": "deadline within 1h"}
+        )
     store.upsert_case(make_case(case_id="R2"))
     store.close()
     return state_dir

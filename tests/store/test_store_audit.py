@@ -141,7 +141,7 @@ def tampered(store: SqliteStore, tmp_path: Path) -> Tamper:
 
 
 def test_edited_entry_is_named(tampered: Tamper) -> None:
-    report = tampered("UPDATE audit_log SET details_json = '{\"version\":\"v9\"}' WHERE seq = 3")
+    report = tampered('UPDATE audit_log SET details_json = \'{"version":"v9"}\' WHERE seq = 3')
     assert not report.intact
     assert report.broken_seq == 3
     assert "edited" in report.describe()
@@ -179,8 +179,10 @@ def test_reordered_entries_are_named(tampered: Tamper) -> None:
 
 
 def test_inserted_entry_is_named(tampered: Tamper) -> None:
-    shift = ["UPDATE audit_log SET seq = seq + 100 WHERE seq >= 4",
-             "UPDATE audit_log SET seq = seq - 99 WHERE seq >= 100"]
+    shift = [
+        "UPDATE audit_log SET seq = seq + 100 WHERE seq >= 4",
+        "UPDATE audit_log SET seq = seq - 99 WHERE seq >= 100",
+    ]
     report = tampered(
         *shift,
         "INSERT INTO audit_log SELECT 4, at, actor, 'human_action', platform, shop_id, case_id, "
@@ -194,9 +196,7 @@ def test_inserted_entry_is_named(tampered: Tamper) -> None:
     assert report.broken_seq == 7
 
 
-def test_second_process_writing_keeps_one_linear_chain(
-    state_dir: Path, clock: FakeClock
-) -> None:
+def test_second_process_writing_keeps_one_linear_chain(state_dir: Path, clock: FakeClock) -> None:
     store = SqliteStore.open(state_dir, clock=clock)
     ctx = multiprocessing.get_context("spawn")
     workers = [
@@ -233,8 +233,14 @@ def test_well_forged_append_is_caught_by_the_head(store: SqliteStore, tmp_path: 
     head = store.audit_head()
     assert head is not None
     body = entry_body(
-        seq=3, at="2026-11-12T02:00:00.000000+00:00", actor="human:mallory", event="human_action",
-        platform=None, shop_id=None, case_id=None, details={},
+        seq=3,
+        at="2026-11-12T02:00:00.000000+00:00",
+        actor="human:mallory",
+        event="human_action",
+        platform=None,
+        shop_id=None,
+        case_id=None,
+        details={},
     )
     copy_dir = tmp_path / "forged"
     copy_dir.mkdir()
@@ -263,7 +269,9 @@ def test_references_pass_and_phone_numbers_in_text_are_masked(store: SqliteStore
             details={"address_id": "A7", "note": "buyer wrote 13812345678", "receiver_id": "x"},
         )
     assert entry.details == {
-        "address_id": "A7", "note": "buyer wrote [redacted]", "receiver_id": "x"
+        "address_id": "A7",
+        "note": "buyer wrote [redacted]",
+        "receiver_id": "x",
     }
     with pytest.raises(AuditRedactionError), store.unit_of_work():
         store.append_audit("human_action", actor="human:ann", details={"session_id": "s"})

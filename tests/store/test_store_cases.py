@@ -41,9 +41,7 @@ def test_same_payload_again_is_unchanged_and_not_audited(store: SqliteStore) -> 
 def test_version_bump_without_fact_change_is_version_only(store: SqliteStore) -> None:
     store.upsert_case(make_case())
     store.set_case_state(KEY, CaseState.decided)
-    change = store.upsert_case(
-        make_case(version="v2", updated_at="2026-11-12T09:05:00+08:00")
-    )
+    change = store.upsert_case(make_case(version="v2", updated_at="2026-11-12T09:05:00+08:00"))
     assert change.kind is ChangeKind.version_only
     assert change.previous_version == "v1"
     assert not change.needs_decision
@@ -112,9 +110,7 @@ def test_guard_sweep_returns_open_cases_by_nearest_deadline(
 ) -> None:
     store.upsert_case(make_case(case_id="far", deadline_at=hours_after_start(5)))
     store.upsert_case(make_case(case_id="near", deadline_at=hours_after_start(2)))
-    store.upsert_case(
-        make_case(case_id="closed", deadline_at=hours_after_start(1))
-    )
+    store.upsert_case(make_case(case_id="closed", deadline_at=hours_after_start(1)))
     store.set_case_state(("taobao", "s1", "closed"), CaseState.left_to_platform)
     store.upsert_case(make_case(case_id="none", deadline_at=None))
     assert store.cases_due_for_guard(clock.now()) == []

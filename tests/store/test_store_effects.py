@@ -194,7 +194,9 @@ def test_buyer_refunds_in_the_last_90_days(store: SqliteStore) -> None:
     now = START
     for n, days_ago in enumerate((1, 30, 89, 91, 200)):
         store.record_buyer_refund(
-            ("taobao", "s1", f"R{n}"), buyer_id="b1", amount=100,
+            ("taobao", "s1", f"R{n}"),
+            buyer_id="b1",
+            amount=100,
             refunded_at=now - timedelta(days=days_ago),
         )
     assert not store.record_buyer_refund(

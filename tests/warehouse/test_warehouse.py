@@ -220,9 +220,7 @@ def test_request_log_and_control_validation(
         ("get_order", "s1", "ok"),
         ("void_order", "s1", "error:order_printed"),
     ]
-    bad = control.post(
-        "/__mock/faults", json={"rules": [{"fault": {"kind": "change_before"}}]}
-    )
+    bad = control.post("/__mock/faults", json={"rules": [{"fault": {"kind": "change_before"}}]})
     assert bad.status_code == 400
     assert "does not apply to the warehouse" in bad.json()["error"]
     bad = control.post("/__mock/orders", json={"orders": [{"order_id": "X", "state": "lost"}]})
