@@ -107,10 +107,7 @@ def create_app(mock: TaobaoMock, *, test_mode: bool = True) -> Starlette:
         if not refund_id and params.get("tid", "").isdigit():
             refund_id = mock.refund_of_trade.get(int(params["tid"]), "")
         with mock.lock:
-            refund = mock.refunds.get(refund_id)
-            if refund is not None:
-                refund.desc = f"{refund.desc}（买家补充说明）"
-                mock._change(refund, mock.now(), actor="buyer", effect="buyer_modify")
+            mock.buyer_touch(refund_id)
 
     async def router_rest(request: Request) -> Response:
         started = time.perf_counter()

@@ -503,6 +503,13 @@ class TaobaoMock(FakePlatform):
             msg = f"buyer cannot {action} while the refund is {refund.status}"
             raise ValueError(msg)
 
+    def buyer_touch(self, refund_id: str) -> None:
+        """The buyer edits the case's description (version moves): the ``change_before`` fault."""
+        refund = self.refunds.get(refund_id)
+        if refund is not None:
+            refund.desc = f"{refund.desc}（买家补充说明）"
+            self._buyer(refund, self.now(), "buyer_modify")
+
     def _act_ship_return(self, refund: Refund, body: JsonDict, now: datetime) -> None:
         self._require(refund, {"WAIT_BUYER_RETURN_GOODS"}, "ship a return")
         waybill, carrier = body.get("waybill"), body.get("carrier")
