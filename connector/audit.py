@@ -46,6 +46,7 @@ class AuditEvent(StrEnum):
     buyer_flagged = "buyer_flagged"
     buyer_unflagged = "buyer_unflagged"
     quarantine_resolved = "quarantine_resolved"
+    carrier_claim_opened = "carrier_claim_opened"
 
 
 _HUMAN_ACTOR = re.compile(r"^human:[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")

@@ -23,6 +23,7 @@ CRASH_POINTS: tuple[str, ...] = (
     "relay.sent",
     "relay.done_committed",
     "sweep.decided",
+    "reconcile.committed",
 )
 
 _hits: dict[str, int] = {}

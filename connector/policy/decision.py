@@ -355,8 +355,22 @@ class Quarantined(_Frozen):
         return "售后单数据校验失败，已隔离并转人工：" + "；".join(self.problems)
 
 
+class DaemonNote(_Frozen):
+    """A check the daemon made after the policy (e.g. what is left to refund on the order)."""
+
+    kind: Literal["note"] = "note"
+    text_en: str
+    text_zh: str
+
+    def en(self) -> str:
+        return self.text_en
+
+    def zh(self) -> str:
+        return self.text_zh
+
+
 TraceStep = Annotated[
-    RuleMatched | ConditionChecked | NoRuleMatched | GuardApplied | Quarantined,
+    RuleMatched | ConditionChecked | NoRuleMatched | GuardApplied | Quarantined | DaemonNote,
     Field(discriminator="kind"),
 ]
 

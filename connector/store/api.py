@@ -174,6 +174,27 @@ class QuarantineRecord(_Record):
     resolved: bool
 
 
+class CarrierClaimRecord(_Record):
+    """A claim against the carrier: order, item code, waybill and carrier, item price."""
+
+    id: int
+    platform: str
+    shop_id: str
+    case_id: str
+    order_id: str
+    sku: str
+    item_title: str
+    quantity: int
+    item_price: int
+    claim_amount: int
+    carrier: str | None
+    waybill: str | None
+    logistics_status: str | None
+    status: str
+    created_at: datetime
+    exported_at: datetime | None
+
+
 class TaskStatus(StrEnum):
     open = "open"
     done = "done"
@@ -362,11 +383,24 @@ class Store(Protocol):
         window: timedelta = BUYER_HISTORY_WINDOW,
     ) -> int: ...
 
+    def refunded_on_order(
+        self, platform: str, shop_id: str, order_id: str, *, exclude_case_id: str | None = None
+    ) -> int:
+        """Fen the connector already refunded on this order (other cases than the one given)."""
+        ...
+
     def flag_buyer(self, platform: str, buyer_id: str, *, actor: str, reason: str) -> None: ...
 
     def unflag_buyer(self, platform: str, buyer_id: str, *, actor: str) -> None: ...
 
     def flagged_buyers(self, platform: str) -> frozenset[str]: ...
+
+    # carrier claims -----------------------------------------------------------------------
+    def record_carrier_claim(
+        self, key: CaseKey, *, case: RefundCase, effect_id: int
+    ) -> CarrierClaimRecord: ...
+
+    def list_carrier_claims(self) -> list[CarrierClaimRecord]: ...
 
     # tasks for people ---------------------------------------------------------------------
     def open_task(

@@ -179,3 +179,33 @@ CREATE TABLE tasks (
 CREATE INDEX tasks_open ON tasks (status, deadline_at)
 """,
     )
+
+
+@migrations(name="0002_carrier_claims")
+def carrier_claims(db: Database) -> None:
+    """Claims against carriers for lost parcels (the desk's claim form), exported by ops."""
+    _run(
+        db,
+        """
+CREATE TABLE carrier_claims (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    sku TEXT NOT NULL,
+    item_title TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    item_price INTEGER NOT NULL,
+    claim_amount INTEGER NOT NULL,
+    carrier TEXT,
+    waybill TEXT,
+    logistics_status TEXT,
+    effect_id INTEGER UNIQUE,
+    status TEXT NOT NULL DEFAULT 'open',
+    created_at TEXT NOT NULL,
+    exported_at TEXT
+) STRICT;
+CREATE INDEX carrier_claims_case ON carrier_claims (platform, shop_id, case_id)
+""",
+    )

@@ -43,6 +43,7 @@ from connector.store.api import (
     BUYER_HISTORY_WINDOW,
     CLOSED_CASE_STATES,
     DEFAULT_GUARD_LEAD,
+    CarrierClaimRecord,
     CaseChange,
     CaseKey,
     CaseRecord,
@@ -1288,6 +1289,61 @@ class SqliteStore:
         )
         return int(row["n"]) if row else 0
 
+    def refunded_on_order(
+        self, platform: str, shop_id: str, order_id: str, *, exclude_case_id: str | None = None
+    ) -> int:
+        row = self._one(
+            "SELECT coalesce(sum(r.amount), 0) AS total FROM buyer_refunds r JOIN cases c "
+            "ON c.platform = r.platform AND c.shop_id = r.shop_id AND c.case_id = r.case_id "
+            "WHERE r.platform = ? AND r.shop_id = ? AND c.order_id = ? AND r.case_id <> ?",
+            (platform, shop_id, order_id, exclude_case_id or ""),
+        )
+        return int(row["total"]) if row else 0
+
+    def record_carrier_claim(
+        self, key: CaseKey, *, case: RefundCase, effect_id: int
+    ) -> CarrierClaimRecord:
+        """One claim per effect (re-recording returns the existing claim)."""
+        logistics = case.logistics
+        with self.unit_of_work():
+            self._write(
+                "INSERT INTO carrier_claims (platform, shop_id, case_id, order_id, sku, "
+                "item_title, quantity, item_price, claim_amount, carrier, waybill, "
+                "logistics_status, effect_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (effect_id) DO NOTHING",
+                (
+                    *key, case.order_id, case.item.sku, case.item.title, case.item.quantity,
+                    case.item.price, case.refund_amount,
+                    logistics.carrier if logistics else None,
+                    logistics.waybill if logistics else None,
+                    str(logistics.status) if logistics else None,
+                    effect_id, self._now(),
+                ),
+            )
+            row = self._one("SELECT * FROM carrier_claims WHERE effect_id = ?", (effect_id,))
+            assert row is not None
+            claim = _claim_record(row)
+            self.append_audit(
+                "carrier_claim_opened",
+                actor="system",
+                key=key,
+                details={
+                    "claim_id": claim.id,
+                    "order_id": claim.order_id,
+                    "sku": claim.sku,
+                    "carrier": claim.carrier,
+                    "waybill": claim.waybill,
+                    "item_price": claim.item_price,
+                    "claim_amount": claim.claim_amount,
+                },
+            )
+            return claim
+
+    def list_carrier_claims(self) -> list[CarrierClaimRecord]:
+        rows = self._rows("SELECT * FROM carrier_claims ORDER BY id", ())
+        return [_claim_record(r) for r in rows]
+
     def flag_buyer(self, platform: str, buyer_id: str, *, actor: str, reason: str) -> None:
         check_actor(actor)
         with self.unit_of_work():
@@ -1523,4 +1579,25 @@ def _task_record(row: Mapping[str, Any]) -> TaskRecord:
         created_at=_dt_req(row["created_at"]),
         closed_at=_dt(row["closed_at"]),
         closed_by=row["closed_by"],
+    )
+
+
+def _claim_record(row: Any) -> CarrierClaimRecord:
+    return CarrierClaimRecord(
+        id=row["id"],
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        case_id=row["case_id"],
+        order_id=row["order_id"],
+        sku=row["sku"],
+        item_title=row["item_title"],
+        quantity=row["quantity"],
+        item_price=row["item_price"],
+        claim_amount=row["claim_amount"],
+        carrier=row["carrier"],
+        waybill=row["waybill"],
+        logistics_status=row["logistics_status"],
+        status=row["status"],
+        created_at=_dt_req(row["created_at"]),
+        exported_at=_dt(row["exported_at"]),
     )

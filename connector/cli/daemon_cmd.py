@@ -1,0 +1,83 @@
+"""`run` (the foreground service) and `once` (one full sweep, then exit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from connector import logs
+from connector.clock import SystemClock
+from connector.errors import ConfigError, PolicyError, StoreError
+from connector.paths import StateDirOption, ensure_state_dir, resolve_state_dir
+from connector.settings import ConnectorSettings, load_settings
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="Connector TOML file.", dir_okay=False)
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("once")(once)
+
+
+def _load(config: Path, state_dir: Path | None) -> tuple[ConnectorSettings, Path]:
+    err = Console(stderr=True)
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        err.print(f"[red]configuration refused:[/red] {exc}")
+        raise typer.Exit(2) from None
+    chosen = state_dir if state_dir is not None else settings.state_dir
+    return settings, ensure_state_dir(resolve_state_dir(chosen))
+
+
+def _build(settings: ConnectorSettings, state: Path):  # type: ignore[no-untyped-def]
+    from connector.daemon.runtime import build_daemon
+    from connector.store import open_store
+
+    clock = SystemClock()
+    err = Console(stderr=True)
+    try:
+        store = open_store(state, clock=clock)
+        return build_daemon(settings, store=store, clock=clock)
+    except (ConfigError, PolicyError, StoreError) as exc:
+        err.print(f"[red]refusing to start:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def run(config: ConfigOption, state_dir: StateDirOption = None) -> None:
+    """Run the connector in the foreground until SIGTERM/SIGINT."""
+    from connector.daemon.service import Service
+
+    settings, state = _load(config, state_dir)
+    logs.configure(json_lines=settings.daemon.json_logs)
+    daemon = _build(settings, state)
+    Service(daemon).run_forever()
+
+
+def once(
+    config: ConfigOption,
+    state_dir: StateDirOption = None,
+    full: Annotated[bool, typer.Option("--full", help="List every case, not only changes.")] = True,
+) -> None:
+    """One full sweep (poll, decide, push, deadlines), then exit."""
+    settings, state = _load(config, state_dir)
+    logs.configure(json_lines=settings.daemon.json_logs)
+    daemon = _build(settings, state)
+    daemon.store.recover_in_flight()
+    try:
+        counts = daemon.run_once(full=full)
+    finally:
+        daemon.close()
+    Console().print(
+        f"seen {counts.seen}, changed {counts.changed}, quarantined {counts.quarantined}, "
+        f"decided {counts.decided}, effects sent {counts.sent}, failed {counts.failed}"
+    )
+    for line in counts.errors:
+        Console(stderr=True).print(f"[yellow]{line}[/yellow]")
+    if counts.errors:
+        raise typer.Exit(1)

@@ -1,0 +1,711 @@
+"""The daemon's steps: intake, decide, relay, sweep. Each is one call the ticker (or a test) makes.
+
+Nothing durable lives in memory: cursors, cases, decisions, effects and deadlines are rows in the
+store, so a crash at any point loses nothing committed and a restart resumes from the tables.
+Every external call goes through ``_call`` (quota + in-call retries); anything longer waits as a
+stored ``next_attempt_at``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from connector.adapter import Capability, CasePage, SyncWindow
+from connector.crashpoints import crash_point
+from connector.effects import (
+    MONEY_EFFECTS,
+    PLATFORM_EFFECTS,
+    EffectKind,
+    EffectRequest,
+    EffectStatus,
+    SubmitOutcome,
+)
+from connector.errors import (
+    ActionForbiddenError,
+    AdapterError,
+    ConflictError,
+    NeedsHumanError,
+    NotFoundError,
+    OutcomeUnknownError,
+    ReauthRequiredError,
+    RetryableError,
+    StepUpRequiredError,
+)
+from connector.models import (
+    Buyer,
+    CaseStatus,
+    Inspection,
+    OrderStatus,
+    QuarantinedCase,
+    RefundCase,
+    Warehouse,
+    WarehouseState,
+)
+from connector.policy import APPROVING_ACTIONS, Action, Decision, decide
+from connector.policy.decision import DaemonNote
+from connector.retrying import make_retrying
+from connector.store import CaseKey, CaseRecord, CaseState, EffectRecord, Store
+
+from .health import ShopHealth
+from .planner import plan
+
+if TYPE_CHECKING:
+    from connector.clock import Clock
+    from connector.ratelimit import QuotaGate
+    from connector.settings import DaemonSettings
+    from connector.warehouse import WarehouseClient
+
+    from .runtime import ShopRuntime
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+FULL_HISTORY = timedelta(days=90)
+"""How far back a full reconciliation lists (platform list APIs keep about 90 days)."""
+
+# Where each platform effect leaves the case: seeing this state on a re-read means it landed.
+TARGET_STATUSES: dict[EffectKind, frozenset[CaseStatus]] = {
+    EffectKind.agree_refund: frozenset({CaseStatus.refunded}),
+    EffectKind.confirm_return_and_refund: frozenset({CaseStatus.refunded}),
+    EffectKind.agree_return: frozenset(
+        {CaseStatus.awaiting_buyer_return, CaseStatus.awaiting_seller_receipt, CaseStatus.refunded}
+    ),
+    EffectKind.refuse_refund: frozenset({CaseStatus.refused, CaseStatus.in_dispute}),
+}
+
+
+@dataclass
+class StepCounts:
+    """What one step did, for progress displays and tests."""
+
+    seen: int = 0
+    changed: int = 0
+    quarantined: int = 0
+    decided: int = 0
+    sent: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    """One connector process: shops, their adapters and policies, the store, the clock."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        settings: DaemonSettings,
+        shops: Iterable[ShopRuntime],
+        quota: QuotaGate,
+        warehouse: WarehouseClient | None = None,
+        sleep: Callable[[float], None] = time.sleep,  # noqa: TID251 - real waits; tests inject
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.shops = {(s.platform, s.shop_id): s for s in shops}
+        self.quota = quota
+        self.warehouse = warehouse
+        self._sleep = sleep
+        self._retrying = make_retrying(
+            attempts=settings.retry_attempts, max_wait_s=settings.retry_max_wait_s, sleep=sleep
+        )
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.relay_concurrency, thread_name_prefix="relay"
+        )
+        self._shop_slots = {
+            key: threading.BoundedSemaphore(settings.per_shop_concurrency) for key in self.shops
+        }
+        self._case_locks: dict[CaseKey, threading.Lock] = {}
+        self._case_locks_guard = threading.Lock()
+        self.health = {key: ShopHealth(platform=key[0], shop_id=key[1]) for key in self.shops}
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for shop in self.shops.values():
+            shop.close()
+
+    def _call(self, shop: ShopRuntime, fn: Callable[[], T]) -> T:
+        """One platform call: wait for quota, retry transient blips in-call, report health."""
+
+        def attempt() -> T:
+            self.quota.acquire(shop.quota_key)
+            return fn()
+
+        try:
+            result = self._retrying(attempt)
+        except (RetryableError, ReauthRequiredError) as exc:
+            self.health[shop.key].failed(exc)
+            raise
+        self.health[shop.key].ok()
+        return result
+
+    def _case_lock(self, key: CaseKey) -> threading.Lock:
+        with self._case_locks_guard:
+            return self._case_locks.setdefault(key, threading.Lock())
+
+    # -- intake -------------------------------------------------------------------------------
+
+    def poll_shop(self, shop: ShopRuntime, *, full: bool = False) -> StepCounts:
+        """List cases modified since the high-water mark (with look-back), page by page.
+
+        Each page's cases are fetched whole, enriched and written in one unit of work; the
+        high-water mark advances only when every page of the window is committed.
+        """
+        counts = StepCounts()
+        now = self.clock.now()
+        record = self.store.get_shop(shop.platform, shop.shop_id)
+        high_water = None if record is None else record.high_water_at
+        if full or high_water is None:
+            start = now - FULL_HISTORY
+        else:
+            start = high_water - timedelta(seconds=self.settings.lookback_s)
+        window = SyncWindow(start=start, end=now)
+        page_token: str | None = None
+        pages = 0
+        while True:
+            page = self._list_page(shop, window, page_token)
+            pages += 1
+            self._ingest_page(shop, page, counts, refetch_all=full)
+            crash_point("intake.page_committed")
+            page_token = page.next_page
+            if page_token is None or pages > 10_000:
+                break
+        lag = max((self.clock.now() - window.end).total_seconds(), 0.0)
+        with self.store.unit_of_work():
+            self.store.advance_cursor(
+                shop.platform, shop.shop_id, cursor=None, high_water_at=window.end
+            )
+            self.store.record_poll(shop.platform, shop.shop_id, lag_s=lag)
+            if full:
+                self.store.record_full_reconciliation(shop.platform, shop.shop_id)
+        crash_point("intake.cursor_committed")
+        return counts
+
+    def _list_page(self, shop: ShopRuntime, window: SyncWindow, token: str | None) -> CasePage:
+        return self._call(shop, lambda: shop.adapter.list_cases(window, token))
+
+    def _ingest_page(
+        self, shop: ShopRuntime, page: CasePage, counts: StepCounts, *, refetch_all: bool
+    ) -> None:
+        fetched: list[tuple[RefundCase, Any]] = []
+        quarantined: list[QuarantinedCase] = list(page.quarantined)
+        for index, listed in enumerate(page.cases):
+            counts.seen += 1
+            stored = self.store.get_case(listed.key)
+            if (
+                stored is not None
+                and not refetch_all
+                and listed.version is not None
+                and stored.version == listed.version
+            ):
+                continue
+            raw = page.raw[index] if index < len(page.raw) else None
+            try:
+                full = self._fetch_case(shop, listed)
+            except NotFoundError:
+                continue
+            except NeedsHumanError as exc:
+                quarantined.append(
+                    QuarantinedCase(
+                        platform=shop.platform,
+                        shop_id=shop.shop_id,
+                        case_id=listed.case_id,
+                        problems=(_problem(exc),),
+                        raw=raw,
+                    )
+                )
+                continue
+            fetched.append((self._enrich(shop, full), raw))
+        with self.store.unit_of_work():
+            for item in quarantined:
+                self.store.quarantine(item)
+                counts.quarantined += 1
+            for case, raw in fetched:
+                change = self.store.upsert_case(case, raw)
+                if change.needs_decision:
+                    counts.changed += 1
+                    self._resolve_waiting_reviewers(change.record)
+
+    def _fetch_case(self, shop: ShopRuntime, listed: RefundCase) -> RefundCase:
+        if Capability.get_case not in shop.adapter.capabilities:
+            return listed
+        return self._call(shop, lambda: shop.adapter.get_case(listed.case_id))
+
+    def _resolve_waiting_reviewers(self, record: CaseRecord) -> None:
+        """A fact changed: whatever was queued is decided afresh (the store set state ``new``)."""
+        del record
+
+    def _enrich(self, shop: ShopRuntime, case: RefundCase) -> RefundCase:
+        """Facts the platform list does not carry: buyer history, flags, the warehouse."""
+        now = self.clock.now()
+        refunds = self.store.buyer_refunds_within(case.platform, case.buyer.id, now)
+        flagged = case.buyer.flagged or case.buyer.id in self.store.flagged_buyers(case.platform)
+        update: dict[str, Any] = {
+            "buyer": Buyer(id=case.buyer.id, refunds_90d=refunds, flagged=flagged)
+        }
+        if (
+            self.warehouse is not None
+            and case.warehouse is None
+            and case.order_status is OrderStatus.not_shipped
+        ):
+            state = self._warehouse_state(case.order_id)
+            if state is not None:
+                update["warehouse"] = Warehouse(order_state=state)
+        if (
+            self.warehouse is not None
+            and case.inspection is None
+            and case.status is CaseStatus.awaiting_seller_receipt
+        ):
+            inspection = self._warehouse_inspection(case.order_id)
+            if inspection is not None:
+                update["inspection"] = inspection
+        return case.model_copy(update=update)
+
+    def _warehouse_state(self, order_id: str) -> WarehouseState | None:
+        warehouse = self.warehouse
+        assert warehouse is not None
+        try:
+            return self._retrying(lambda: warehouse.get_order_state(order_id)).state
+        except NotFoundError:
+            return None
+
+    def _warehouse_inspection(self, order_id: str) -> Inspection | None:
+        warehouse = self.warehouse
+        assert warehouse is not None
+        try:
+            receipt = self._retrying(lambda: warehouse.get_return_inspection(order_id))
+        except NotFoundError:
+            return None
+        return receipt.inspection if receipt.received else None
+
+    # -- decide -------------------------------------------------------------------------------
+
+    def decide_pending(self, limit: int = 1000) -> StepCounts:
+        counts = StepCounts()
+        for record in self.store.cases_in_state(CaseState.new, limit=limit):
+            shop = self.shops.get((record.platform, record.shop_id))
+            if shop is None:
+                continue
+            if self.decide_case(shop, record) is not None:
+                counts.decided += 1
+        return counts
+
+    def decide_case(self, shop: ShopRuntime, record: CaseRecord) -> Decision | None:
+        """Decide one case and write decision, effects, state and audit in one transaction.
+
+        Postponed (None) while an earlier effect of the case is in flight or of unknown outcome:
+        it may have landed, and deciding on top of it could apply a second, conflicting write.
+        """
+        with self._case_lock(record.key):
+            fresh = self.store.get_case(record.key)
+            if fresh is None:
+                return None
+            open_effects = self.store.open_effects(record.key)
+            if any(e.status is not EffectStatus.pending for e in open_effects):
+                return None
+            return self._decide_locked(shop, fresh, supersede=bool(open_effects))
+
+    def _decide_locked(self, shop: ShopRuntime, record: CaseRecord, *, supersede: bool) -> Decision:
+        now = self.clock.now()
+        case = record.case
+        decision = decide(case, shop.policy, now)
+        decision = self._cap_to_refundable(case, decision)
+        steps = plan(case, decision, shop.policy, now, shop.templates)
+        effects = [
+            spec.model_copy(update={"params": shop.evidence.attach(spec.kind, spec.params, case)})
+            for spec in self._drop_repeated_asks(record, list(steps.effects))
+        ]
+        with self.store.unit_of_work():
+            crash_point("decide.before_commit")
+            if supersede:
+                self.store.supersede_open_effects(record.key, reason="the case was decided again")
+            self.store.record_decision(
+                record.key,
+                decided_version=case.version,
+                policy_version=decision.policy_version,
+                rule_id=decision.rule_id or "(none)",
+                action=decision.action.value,
+                params={
+                    **decision.expect_view(),
+                    "guard": decision.guard,
+                    "deadline_fallback": decision.deadline_fallback,
+                    "left_to_platform": decision.left_to_platform,
+                    "trace_en": decision.trace_lines("en"),
+                    "trace_zh": decision.trace_lines("zh"),
+                },
+                trace=[step.model_dump(mode="json") for step in decision.trace],
+                effects=effects,
+                first_attempt_at=now,
+            )
+            self.store.set_case_state(
+                record.key,
+                steps.state,
+                actor="policy",
+                reason=f"{decision.action.value} by {decision.rule_id}",
+                next_review_at=steps.next_review_at,
+            )
+            if steps.escalate:
+                self.store.append_audit(
+                    "escalated",
+                    actor="policy",
+                    key=record.key,
+                    details={
+                        "deadline_at": case.deadline_at,
+                        "rule_id": decision.rule_id,
+                        "guard": decision.guard,
+                    },
+                )
+            if decision.deadline_fallback:
+                self.store.append_audit(
+                    "deadline_fallback",
+                    actor="policy",
+                    key=record.key,
+                    details={"action": decision.action.value, "rule_id": decision.rule_id},
+                )
+        crash_point("decide.committed")
+        return decision
+
+    def _cap_to_refundable(self, case: RefundCase, decision: Decision) -> Decision:
+        """Never approve more than paid less what was already refunded on the same order."""
+        if decision.action not in APPROVING_ACTIONS:
+            return decision
+        amount = decision.parameters.refund_amount or case.refund_amount
+        already = self.store.refunded_on_order(
+            case.platform, case.shop_id, case.order_id, exclude_case_id=case.case_id
+        )
+        if amount <= case.paid_amount - already:
+            return decision
+        note = DaemonNote(
+            text_en=(
+                f"refund of {amount} fen exceeds what is left to refund on order {case.order_id}"
+                f" ({case.paid_amount} paid, {already} already refunded): a person decides"
+            ),
+            text_zh=(
+                f"退款 {amount} 分超过订单 {case.order_id} 可退余额（实付 {case.paid_amount} 分，"
+                f"已退 {already} 分）：转人工"
+            ),
+        )
+        return decision.model_copy(
+            update={
+                "action": Action.human,
+                "parameters": decision.parameters.model_copy(update={"escalated": True}),
+                "deadline_fallback": False,
+                "trace": (*decision.trace, note),
+            }
+        )
+
+    def _drop_repeated_asks(self, record: CaseRecord, effects: list[Any]) -> list[Any]:
+        """The buyer is asked to modify at most once per change of theirs."""
+        asks = [e for e in effects if e.kind is EffectKind.message_buyer]
+        if not asks:
+            return effects
+        for previous in self.store.effects_of_case(record.key):
+            if (
+                previous.kind is EffectKind.message_buyer
+                and previous.status not in (EffectStatus.superseded, EffectStatus.cancelled)
+                and previous.created_at >= record.changed_at
+            ):
+                return [e for e in effects if e.kind is not EffectKind.message_buyer]
+        return effects
+
+    # -- relay --------------------------------------------------------------------------------
+
+    def relay_due(self, limit: int = 200) -> StepCounts:
+        """Send every due effect, concurrently but bounded per shop; wait for them all."""
+        counts = StepCounts()
+        due = self.store.due_effects(self.clock.now(), limit=limit)
+        futures = [self._pool.submit(self._send_guarded, effect) for effect in due]
+        for future in futures:
+            outcome = future.result()
+            if outcome == "done":
+                counts.sent += 1
+            elif outcome == "failed":
+                counts.failed += 1
+        return counts
+
+    def _send_guarded(self, effect: EffectRecord) -> str:
+        key = (effect.platform, effect.shop_id)
+        slot = self._shop_slots.get(key)
+        lock = self._case_lock(effect.case_key)
+        if slot is None:
+            return "skipped"
+        with slot, lock:
+            try:
+                return self.send_effect(effect)
+            except Exception:  # the one broad catch: a bug in one send must not stop the relay
+                logger.exception(
+                    "effect send crashed", extra={"effect_id": effect.id, "kind": effect.kind}
+                )
+                return "crashed"
+
+    def send_effect(self, effect: EffectRecord) -> str:
+        """Carry out one outbox row; every outcome is recorded with its audit entry."""
+        shop = self.shops[(effect.platform, effect.shop_id)]
+        current = self.store.get_effect(effect.id)
+        if current is None or current.status not in (EffectStatus.pending, EffectStatus.unknown):
+            return "skipped"
+        record = self.store.get_case(effect.case_key)
+        if record is None:
+            return "skipped"
+        if current.status is EffectStatus.unknown:
+            resolved = self._resolve_unknown(shop, current, record)
+            if resolved is not None:
+                return resolved
+        claimed = self.store.claim_effect(effect.id)
+        crash_point("relay.claimed")
+        started = time.monotonic()
+        try:
+            result_code, detail = self._perform(shop, claimed, record)
+        except OutcomeUnknownError as exc:
+            self.store.mark_effect_unknown(
+                claimed.id,
+                error=_safe(exc),
+                next_attempt_at=self.clock.now() + timedelta(seconds=self._backoff(claimed)),
+                platform_code=exc.platform_code,
+                latency_ms=_ms(started),
+            )
+            return "unknown"
+        except ConflictError as exc:
+            self._on_conflict(shop, claimed, exc)
+            return "conflict"
+        except StepUpRequiredError as exc:
+            self._on_step_up(claimed, record, exc, _ms(started))
+            return "failed"
+        except (NeedsHumanError, ActionForbiddenError) as exc:
+            self._on_permanent(claimed, record, exc, _ms(started))
+            return "failed"
+        except (RetryableError, ReauthRequiredError) as exc:
+            return self._on_retryable(claimed, record, exc, _ms(started))
+        crash_point("relay.sent")
+        with self.store.unit_of_work():
+            self.store.mark_effect_done(
+                claimed.id, platform_code=result_code, latency_ms=_ms(started), detail=detail
+            )
+            if claimed.kind in MONEY_EFFECTS:
+                self.store.record_buyer_refund(
+                    claimed.case_key,
+                    buyer_id=record.case.buyer.id,
+                    amount=int(claimed.params.get("amount", record.case.refund_amount)),
+                    refunded_at=self.clock.now(),
+                )
+        crash_point("relay.done_committed")
+        return "done"
+
+    def _perform(
+        self, shop: ShopRuntime, effect: EffectRecord, record: CaseRecord
+    ) -> tuple[str | None, str]:
+        case = record.case
+        if effect.kind is EffectKind.void_warehouse_order:
+            if self.warehouse is None:
+                msg = "no warehouse is configured, so the order cannot be voided"
+                raise ActionForbiddenError(msg, operation="void_warehouse_order")
+            warehouse = self.warehouse
+            voided = self._retrying(
+                lambda: warehouse.void_order(case.order_id, request_id=effect.key)
+            )
+            done = voided.outcome is SubmitOutcome.already_done
+            return None, "already voided" if done else "voided"
+        if effect.kind is EffectKind.open_carrier_claim:
+            self.store.record_carrier_claim(effect.case_key, case=case, effect_id=effect.id)
+            return None, "claim recorded"
+        if effect.kind not in PLATFORM_EFFECTS:
+            msg = f"no sender for effect {effect.kind}"
+            raise ActionForbiddenError(msg, operation=str(effect.kind))
+        request = EffectRequest(
+            key=effect.key,
+            kind=effect.kind,
+            platform=effect.platform,
+            shop_id=effect.shop_id,
+            case_id=effect.case_id,
+            order_id=case.order_id,
+            version=effect.decided_version,
+            platform_fields=dict(case.platform_fields),
+            params=shop.evidence.wire_params(dict(effect.params)),
+        )
+        shop.adapter.require(request)
+        result = self._call(shop, lambda: shop.adapter.submit(request))
+        detail = "already in target state" if result.outcome is SubmitOutcome.already_done else ""
+        return result.platform_code, detail or result.detail
+
+    def _resolve_unknown(
+        self, shop: ShopRuntime, effect: EffectRecord, record: CaseRecord
+    ) -> str | None:
+        """Re-read before any resend whose outcome is unknown; None means: send again."""
+        if effect.kind not in TARGET_STATUSES:
+            return None
+        try:
+            latest = self._call(shop, lambda: shop.adapter.get_case(effect.case_id))
+        except AdapterError as exc:
+            self.store.reschedule_effect(
+                effect.id,
+                error=f"re-read before resend failed: {_safe(exc)}",
+                next_attempt_at=self.clock.now() + timedelta(seconds=self._backoff(effect)),
+            )
+            return "unknown"
+        crash_point("relay.reread")
+        if latest.status in TARGET_STATUSES[effect.kind]:
+            with self.store.unit_of_work():
+                self.store.mark_effect_done(effect.id, detail="found applied on re-read")
+                if effect.kind in MONEY_EFFECTS:
+                    self.store.record_buyer_refund(
+                        effect.case_key,
+                        buyer_id=record.case.buyer.id,
+                        amount=int(effect.params.get("amount", record.case.refund_amount)),
+                        refunded_at=self.clock.now(),
+                    )
+            return "done"
+        if latest.version != effect.decided_version:
+            with self.store.unit_of_work():
+                self.store.upsert_case(self._enrich(shop, latest))
+                self.store.supersede_open_effects(
+                    effect.case_key, reason="the case changed before the outcome was known"
+                )
+                self.store.set_case_state(
+                    effect.case_key, CaseState.new, reason="re-read after an unknown outcome"
+                )
+            return "superseded"
+        return None
+
+    def _on_conflict(self, shop: ShopRuntime, effect: EffectRecord, exc: ConflictError) -> None:
+        """The case moved on: re-read it, drop what was planned, decide again."""
+        try:
+            latest: RefundCase | None = self._call(
+                shop, lambda: shop.adapter.get_case(effect.case_id)
+            )
+        except AdapterError:
+            latest = None
+        with self.store.unit_of_work():
+            if latest is not None:
+                self.store.upsert_case(self._enrich(shop, latest))
+            self.store.supersede_open_effects(effect.case_key, reason=f"conflict: {_safe(exc)}")
+            self.store.set_case_state(
+                effect.case_key, CaseState.new, reason="platform version moved; deciding again"
+            )
+
+    def _on_step_up(
+        self, effect: EffectRecord, record: CaseRecord, exc: StepUpRequiredError, latency: float
+    ) -> None:
+        with self.store.unit_of_work():
+            self.store.mark_effect_failed(
+                effect.id, error=_safe(exc), platform_code=exc.sub_code, latency_ms=latency
+            )
+            self.store.open_task(
+                effect.case_key,
+                "sms_code",
+                deadline_at=record.deadline_at,
+                details={"effect_id": effect.id, "kind": str(effect.kind), "why": _safe(exc)},
+            )
+            self.store.set_case_state(
+                effect.case_key, CaseState.queued_for_human, reason="platform asks for an SMS code"
+            )
+
+    def _on_permanent(
+        self, effect: EffectRecord, record: CaseRecord, exc: AdapterError, latency: float
+    ) -> None:
+        with self.store.unit_of_work():
+            self.store.mark_effect_failed(
+                effect.id, error=_safe(exc), platform_code=exc.platform_code, latency_ms=latency
+            )
+            self.store.supersede_open_effects(
+                effect.case_key, reason=f"an earlier effect failed: {effect.kind}"
+            )
+            self.store.set_case_state(
+                effect.case_key,
+                CaseState.queued_for_human,
+                reason=f"{effect.kind} refused by the platform: {_safe(exc)}",
+                next_review_at=record.guard_at,
+            )
+
+    def _on_retryable(
+        self, effect: EffectRecord, record: CaseRecord, exc: AdapterError, latency: float
+    ) -> str:
+        if effect.attempts >= self.settings.max_attempts:
+            self._on_permanent(effect, record, exc, latency)
+            return "failed"
+        wait = self._backoff(effect)
+        if isinstance(exc, RetryableError) and exc.retry_after is not None:
+            wait = max(wait, exc.retry_after)
+        self.store.reschedule_effect(
+            effect.id,
+            error=_safe(exc),
+            next_attempt_at=self.clock.now() + timedelta(seconds=wait),
+            platform_code=exc.platform_code,
+            latency_ms=latency,
+        )
+        return "retry"
+
+    def _backoff(self, effect: EffectRecord) -> float:
+        schedule = self.settings.retry_schedule_s
+        return float(schedule[min(max(effect.attempts - 1, 0), len(schedule) - 1)])
+
+    # -- deadlines ----------------------------------------------------------------------------
+
+    def sweep_deadlines(self) -> StepCounts:
+        """Re-decide every case whose stored review time has come (the deadline guard)."""
+        counts = StepCounts()
+        now = self.clock.now()
+        for record in self.store.cases_due_for_review(now):
+            shop = self.shops.get((record.platform, record.shop_id))
+            if shop is None or record.state in (CaseState.done, CaseState.left_to_platform):
+                continue
+            if self.store.open_effects(record.key):
+                continue
+            if self.decide_case(shop, record) is not None:
+                crash_point("sweep.decided")
+                counts.decided += 1
+        return counts
+
+    # -- one whole pass -----------------------------------------------------------------------
+
+    def run_once(self, *, full: bool = False, max_relay_rounds: int = 50) -> StepCounts:
+        """Poll every shop, decide, relay until nothing is due now, sweep deadlines."""
+        total = StepCounts()
+        for shop in self.shops.values():
+            if not shop.enabled:
+                continue
+            try:
+                counts = self.poll_shop(shop, full=full)
+            except AdapterError as exc:
+                total.errors.append(f"{shop.shop_id}: {_safe(exc)}")
+                continue
+            total.seen += counts.seen
+            total.changed += counts.changed
+            total.quarantined += counts.quarantined
+        for _ in range(max_relay_rounds):
+            total.decided += self.decide_pending().decided
+            total.decided += self.sweep_deadlines().decided
+            sent = self.relay_due()
+            total.sent += sent.sent
+            total.failed += sent.failed
+            due = self.store.due_effects(self.clock.now(), limit=1)
+            if not due and not self.store.cases_in_state(CaseState.new, limit=1):
+                break
+        return total
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def _safe(exc: BaseException) -> str:
+    """Error text for the store and logs: adapters build messages from safe fields only."""
+    text = str(exc)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _problem(exc: AdapterError) -> Any:
+    from connector.errors import FieldProblem
+
+    field_name = getattr(exc, "field", None) or "(payload)"
+    return FieldProblem(field=str(field_name), reason=exc.message)

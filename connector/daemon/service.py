@@ -1,0 +1,140 @@
+"""The long-running service: APScheduler 3.x only ticks; every step reads and writes the store.
+
+Jobs: one incremental poll and one full reconciliation per shop, the decider (new cases and the
+deadline sweeper), and the outbox relay. Each job has ``max_instances=1`` and ``coalesce``, so a
+slow tick never piles up. SIGTERM/SIGINT stop the ticker and wait for in-flight work to finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from connector.crashpoints import crash_point
+from connector.errors import AdapterError, StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .core import Daemon
+    from .runtime import ShopRuntime
+
+logger = logging.getLogger(__name__)
+
+
+class Service:
+    """Runs a Daemon's steps on wall-clock intervals until stopped."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.stopping = threading.Event()
+        workers = len(daemon.shops) + 3
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=min(workers, 16))},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+            timezone="UTC",
+        )
+
+    def _guarded(self, name: str, step: Callable[[], Any]) -> Callable[[], None]:
+        def job() -> None:
+            if self.stopping.is_set():
+                return
+            try:
+                step()
+            except AdapterError as exc:
+                logger.warning("step failed", extra={"step": name, "error": str(exc)})
+            except StoreError:
+                logger.exception("store failure", extra={"step": name})
+            except Exception:  # the ticker's only broad catch: one failed tick, not a dead daemon
+                logger.exception("step crashed", extra={"step": name})
+
+        return job
+
+    def _poll(self, shop: ShopRuntime, *, full: bool) -> Callable[[], Any]:
+        def step() -> None:
+            self.daemon.poll_shop(shop, full=full)
+            if full:
+                crash_point("reconcile.committed")
+
+        return step
+
+    def _decide(self) -> None:
+        self.daemon.decide_pending()
+        self.daemon.sweep_deadlines()
+
+    def start(self) -> None:
+        settings = self.daemon.settings
+        now = self.daemon.clock.now()
+        recovered = self.daemon.store.recover_in_flight()
+        if recovered:
+            logger.warning("in-flight effects from before a crash marked unknown",
+                           extra={"count": len(recovered)})
+        for key, shop in self.daemon.shops.items():
+            if not shop.enabled:
+                continue
+            name = f"{key[0]}:{key[1]}"
+            self.scheduler.add_job(
+                self._guarded(f"reconcile:{name}", self._poll(shop, full=True)),
+                "interval",
+                seconds=settings.reconcile_interval_s,
+                id=f"reconcile:{name}",
+                next_run_time=now + timedelta(seconds=settings.reconcile_interval_s),
+            )
+            self.scheduler.add_job(
+                self._guarded(f"poll:{name}", self._poll(shop, full=False)),
+                "interval",
+                seconds=settings.poll_interval_s,
+                id=f"poll:{name}",
+                next_run_time=now,
+                jitter=min(settings.poll_interval_s / 10, 1.0),
+            )
+        self.scheduler.add_job(
+            self._guarded("decide", self._decide),
+            "interval",
+            seconds=min(settings.relay_interval_s, settings.sweep_interval_s),
+            id="decide",
+            next_run_time=now,
+        )
+        self.scheduler.add_job(
+            self._guarded("relay", self.daemon.relay_due),
+            "interval",
+            seconds=settings.relay_interval_s,
+            id="relay",
+            next_run_time=now,
+        )
+        self.scheduler.start()
+        logger.info("service started", extra={"shops": len(self.daemon.shops)})
+
+    def stop(self) -> None:
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        self.scheduler.shutdown(wait=True)
+        self.daemon.close()
+        logger.info("service stopped")
+
+    def run_forever(self) -> None:
+        """Start, then block until SIGTERM or SIGINT; finish in-flight work before returning."""
+        stop_requested = threading.Event()
+
+        def request_stop(signum: int, _frame: Any) -> None:
+            logger.info("stop requested", extra={"signal": signum})
+            stop_requested.set()
+
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            self.start()
+            while not stop_requested.wait(0.5):
+                pass
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
