@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from taobao_helpers import START, Fake, start_fake
+from mock_taobao_support import START, Fake, start_fake
 
 from connector.clock import FakeClock
 

@@ -8,7 +8,7 @@ import threading
 
 import httpx
 import pytest
-from taobao_helpers import Top
+from mock_taobao_support import Top
 
 from connector.clock import SystemClock
 from mocks.kit.server import free_port

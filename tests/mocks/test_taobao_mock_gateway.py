@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from taobao_helpers import GMT8, Fake, Top, start_fake, top_sign
+from mock_taobao_support import GMT8, Fake, Top, start_fake, top_sign
 
 from connector.clock import FakeClock
 from mocks.kit.server import BackgroundServer

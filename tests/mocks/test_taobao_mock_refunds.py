@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from taobao_helpers import GMT8, Fake
+from mock_taobao_support import GMT8, Fake
 
 LIST = "taobao.refunds.receive.get"
 AGREE = "taobao.rp.refunds.agree"

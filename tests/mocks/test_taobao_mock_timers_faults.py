@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from taobao_helpers import START, Fake, Top
+from mock_taobao_support import START, Fake, Top
 
 from connector.clock import FakeClock
 from mocks.kit.server import BackgroundServer
