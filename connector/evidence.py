@@ -100,27 +100,52 @@ def render_record(case: RefundCase, kinds: list[str]) -> bytes:
     return data
 
 
+def render_note(lines: list[str]) -> bytes:
+    """A PNG of a short text (a message's picture: TOP requires one with every message)."""
+    font, chinese = _font()
+    wrapped: list[str] = []
+    for line in lines:
+        step = 34 if chinese else 70
+        wrapped.extend(line[i : i + step] for i in range(0, max(len(line), 1), step))
+    width, line_height = 760, 30
+    image = Image.new("L", (width, 24 + line_height * len(wrapped)), color=255)
+    draw = ImageDraw.Draw(image)
+    for row, text in enumerate(wrapped):
+        draw.text((16, 12 + row * line_height), text, fill=0, font=font)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _encoded(name: str, data: bytes) -> dict[str, Any]:
+    return {
+        f"{name}_b64": base64.b64encode(data).decode("ascii"),
+        f"{name}_sha256": hashlib.sha256(data).hexdigest(),
+        f"{name}_bytes": len(data),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class EvidenceBuilder:
-    """Adds proof material to effect parameters at decision time (stored with the effect)."""
+    """Adds pictures to effect parameters at decision time (stored with the effect, hashed)."""
 
     def attach(self, kind: EffectKind, params: dict[str, Any], case: RefundCase) -> dict[str, Any]:
-        if kind is not EffectKind.refuse_refund:
-            return params
-        kinds = list(params.get("evidence_kinds") or [])
-        image = render_record(case, kinds)
-        return {
-            **params,
-            "proof_image_b64": base64.b64encode(image).decode("ascii"),
-            "proof_sha256": hashlib.sha256(image).hexdigest(),
-            "proof_bytes": len(image),
-        }
+        if kind is EffectKind.refuse_refund:
+            kinds = list(params.get("evidence_kinds") or [])
+            return {**params, **_encoded("proof_image", render_record(case, kinds))}
+        if kind is EffectKind.message_buyer:
+            content = str(params.get("content") or "")
+            picture = render_note([f"{case.order_id} / {case.case_id}", content])
+            return {**params, **_encoded("image", picture)}
+        return params
 
     @staticmethod
     def wire_params(params: dict[str, Any]) -> dict[str, Any]:
-        """What the adapter receives: the proof as bytes rather than base64 text."""
-        if "proof_image_b64" not in params:
-            return params
-        out = {k: v for k, v in params.items() if k != "proof_image_b64"}
-        out["proof_image"] = base64.b64decode(params["proof_image_b64"])
+        """What the adapter receives: pictures as bytes rather than base64 text."""
+        out: dict[str, Any] = {}
+        for key, value in params.items():
+            if key.endswith("_b64") and isinstance(value, str):
+                out[key.removesuffix("_b64")] = base64.b64decode(value)
+            else:
+                out[key] = value
         return out

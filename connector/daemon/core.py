@@ -588,6 +588,9 @@ class Daemon:
         with self.store.unit_of_work():
             if latest is not None:
                 self.store.upsert_case(self._enrich(shop, latest))
+            self.store.mark_effect_superseded(
+                effect.id, reason=f"conflict: {_safe(exc)}", platform_code=exc.platform_code
+            )
             self.store.supersede_open_effects(effect.case_key, reason=f"conflict: {_safe(exc)}")
             self.store.set_case_state(
                 effect.case_key, CaseState.new, reason="platform version moved; deciding again"

@@ -80,7 +80,10 @@ _EFFECT_FROM: dict[EffectStatus, frozenset[EffectStatus]] = {
     EffectStatus.failed: frozenset(
         {EffectStatus.pending, EffectStatus.in_flight, EffectStatus.unknown}
     ),
-    EffectStatus.superseded: frozenset({EffectStatus.pending, EffectStatus.unknown}),
+    # in_flight -> superseded: the platform answered "stale version", so it was not applied.
+    EffectStatus.superseded: frozenset(
+        {EffectStatus.pending, EffectStatus.unknown, EffectStatus.in_flight}
+    ),
     EffectStatus.cancelled: frozenset(
         {EffectStatus.pending, EffectStatus.unknown, EffectStatus.failed}
     ),
@@ -1041,15 +1044,27 @@ class SqliteStore:
             return after
 
     def supersede_open_effects(self, key: CaseKey, *, reason: str) -> list[EffectRecord]:
-        """The case moved on: pending/unknown effects of older decisions will not be sent."""
+        """The case moved on: pending/unknown effects will not be sent (in-flight ones may land,
+        so they are left to their sender, which supersedes them on a "stale version" answer)."""
         changed: list[EffectRecord] = []
         with self.unit_of_work():
             for effect in self.effects_of_case(key):
-                if effect.status in _EFFECT_FROM[EffectStatus.superseded]:
+                if effect.status in (EffectStatus.pending, EffectStatus.unknown):
                     _, after = self._move_effect(effect.id, EffectStatus.superseded)
                     self._effect_audit(AuditEvent.effect_superseded, after, reason=reason)
                     changed.append(after)
         return changed
+
+    def mark_effect_superseded(
+        self, effect_id: int, *, reason: str, platform_code: str | None = None
+    ) -> EffectRecord:
+        """A sent effect the platform refused as stale: it was not applied and never will be."""
+        with self.unit_of_work():
+            _, after = self._move_effect(
+                effect_id, EffectStatus.superseded, platform_code=platform_code
+            )
+            self._effect_audit(AuditEvent.effect_superseded, after, reason=reason)
+            return after
 
     def retry_effect(self, effect_id: int, *, actor: str) -> EffectRecord:
         """Ops: send a failed or unknown effect again now (unknown still re-reads first)."""

@@ -370,7 +370,14 @@ class TaobaoMock(FakePlatform):
         self._touch(refund, at)
         if actor == "platform_auto":
             refund.auto_acted = True
-        self._arm(refund, entered=at)
+        if self._rule_for(refund) != refund.deadline_rule or refund.deadline is None:
+            self._arm(refund, entered=at)
+        else:
+            # Same step (a message, a memo, an edit): the step's deadline stands; the timer
+            # follows the new version.
+            heapq.heappush(
+                self._timers, (refund.deadline.timestamp(), refund.refund_id, refund.version)
+            )
         return self.record_effect(
             at=at,
             shop_id=refund.shop_id,

@@ -1,0 +1,170 @@
+"""Whole lives of cases through the daemon, over real loopback HTTP, with the clock advanced."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from daemon_world import World
+
+from connector.effects import EffectKind, EffectStatus
+from connector.store import CaseState
+
+pytestmark = pytest.mark.integration
+
+HOUR = timedelta(hours=1)
+
+
+def key(world: World, case_id: str, shop: str = "taobao-shop") -> tuple[str, str, str]:
+    return ("taobao", shop, case_id)
+
+
+def test_pre_shipment_refund_voids_the_warehouse_order_then_approves(world: World) -> None:
+    case_id = world.seed(
+        type="refund_only", reason="changed_mind", order_status="not_shipped",
+        paid_amount=29900, deadline_s=20 * 3600,
+    )
+    order_id = world.order_of(case_id)
+    world.warehouse_order(order_id, "not_printed")
+
+    world.daemon.run_once(full=True)
+
+    voids = [e for e in world.warehouse_ledger() if e.get("order_id") == order_id]
+    assert [e["effect"] for e in voids] == ["void_order"]
+    assert world.effects_at_platform(case_id) == ["agree_refund", "write_order_memo"]
+    assert world.control.case(case_id)["status"] == "refunded"
+    effects = world.store.effects_of_case(key(world, case_id))
+    kinds = [e.kind for e in effects]
+    assert kinds[:2] == [EffectKind.void_warehouse_order, EffectKind.agree_refund]
+    void, agree = effects[0], effects[1]
+    assert void.done_at is not None and agree.done_at is not None
+    assert void.done_at <= agree.done_at
+
+    # Nothing is repeated: the platform's new version (our own write) decides nothing new.
+    world.advance(timedelta(minutes=5))
+    world.daemon.run_once(full=True)
+    assert world.effects_at_platform(case_id) == ["agree_refund", "write_order_memo"]
+    record = world.store.get_case(key(world, case_id))
+    assert record is not None and record.state is CaseState.done
+
+
+def test_printed_pick_list_goes_to_a_person(world: World) -> None:
+    case_id = world.seed(
+        type="refund_only", reason="changed_mind", order_status="not_shipped",
+        paid_amount=29900, deadline_s=20 * 3600,
+    )
+    world.warehouse_order(world.order_of(case_id), "printed")
+    world.daemon.run_once(full=True)
+    record = world.store.get_case(key(world, case_id))
+    assert record is not None and record.state is CaseState.queued_for_human
+    assert world.effects_at_platform(case_id) == []
+
+
+def test_no_reason_return_through_shipping_receipt_and_refund(world: World) -> None:
+    now = world.clock.now()
+    case_id = world.seed(
+        type="return_and_refund", reason="no_reason_7d", order_status="delivered",
+        paid_amount=15900, shipped_at=(now - 5 * 24 * HOUR).isoformat(),
+        delivered_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
+        deadline_s=3 * 24 * 3600,
+    )
+    world.daemon.run_once(full=True)
+    assert world.effects_at_platform(case_id) == ["agree_return"]
+    assert world.control.case(case_id)["status"] == "awaiting_buyer_return"
+
+    world.advance(HOUR)
+    world.control.buyer(case_id, {"action": "ship_return", "waybill": "SF123", "carrier": "SF"})
+    world.daemon.run_once()
+    record = world.store.get_case(key(world, case_id))
+    assert record is not None and record.state is CaseState.waiting  # parcel in transit
+
+    world.advance(24 * HOUR)
+    world.control.buyer(case_id, {"action": "return_delivered"})
+    world.warehouse_return(world.order_of(case_id), resellable=True, note="tags on, unworn")
+    world.daemon.run_once(full=True)
+
+    assert world.effects_at_platform(case_id) == [
+        "agree_return", "confirm_return_and_refund", "write_order_memo",
+    ]
+    assert world.control.case(case_id)["status"] == "refunded"
+    assert world.control.case(case_id)["refunded_amount"] == 15900
+
+
+def test_ask_to_modify_falls_back_to_refusal_at_the_deadline(world: World) -> None:
+    now = world.clock.now()
+    case_id = world.seed(
+        type="refund_only", reason="damaged", order_status="delivered", paid_amount=59900,
+        shipped_at=(now - 4 * 24 * HOUR).isoformat(),
+        delivered_at=(now - 2 * 24 * HOUR).isoformat(), logistics_status="delivered",
+        deadline_s=6 * 3600,
+    )
+    world.daemon.run_once(full=True)
+    assert world.effects_at_platform(case_id) == ["message_buyer"]
+
+    # A second pass before the guard asks nothing more.
+    world.advance(HOUR)
+    world.daemon.run_once(full=True)
+    assert world.effects_at_platform(case_id) == ["message_buyer"]
+
+    world.advance(world.until_deadline(case_id) - timedelta(minutes=59))
+    world.daemon.run_once()
+    assert world.effects_at_platform(case_id) == ["message_buyer", "refuse_refund"]
+    assert world.control.case(case_id)["status"] == "refused"
+    refusal = next(
+        e for e in world.store.effects_of_case(key(world, case_id))
+        if e.kind is EffectKind.refuse_refund
+    )
+    assert refusal.status is EffectStatus.done
+    assert len(refusal.params["proof_image_sha256"]) == 64
+
+
+def test_human_case_is_escalated_then_takes_the_platform_outcome_in_time(world: World) -> None:
+    now = world.clock.now()
+    case_id = world.seed(
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
+        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
+        deadline_s=4 * 3600,
+    )
+    world.daemon.run_once(full=True)
+    record = world.store.get_case(key(world, case_id))
+    assert record is not None and record.state is CaseState.queued_for_human
+    deadline = world.clock.now() + world.until_deadline(case_id)
+
+    world.advance(world.until_deadline(case_id) - timedelta(minutes=59))
+    world.daemon.run_once()
+    events = [str(e.event) for e in world.store.audit_entries(case_id=case_id)]
+    assert "escalated" in events
+    assert world.effects_at_platform(case_id) == []
+
+    world.advance(world.until_deadline(case_id) - timedelta(minutes=14))
+    world.daemon.run_once()
+    assert world.effects_at_platform(case_id)[0] == "agree_refund"
+    assert "deadline_fallback" in [
+        e.event for e in world.store.audit_entries(case_id=case_id)
+    ]
+    world.advance(deadline - world.clock.now() + timedelta(minutes=1))
+    world.daemon.run_once()
+    assert world.control.case(case_id)["auto_acted"] is False
+
+
+def test_buyer_change_between_read_and_write_is_reread_and_decided_once(world: World) -> None:
+    now = world.clock.now()
+    case_id = world.seed(
+        shop_id="tmall-shop", type="return_and_refund", reason="quality",
+        order_status="delivered", paid_amount=25900, evidence=["photo"],
+        shipped_at=(now - 5 * 24 * HOUR).isoformat(),
+        delivered_at=(now - 2 * 24 * HOUR).isoformat(), logistics_status="delivered",
+        deadline_s=3 * 24 * 3600,
+    )
+    world.control.faults(
+        {"match": {"method": "taobao.rp.returngoods.agree"}, "count": 1,
+         "fault": {"kind": "change_before"}}
+    )
+    world.daemon.run_once(full=True)
+    assert world.effects_at_platform(case_id) == ["agree_return"]
+    case_key = ("taobao", "tmall-shop", case_id)
+    decisions = world.store.decisions_of_case(case_key)
+    assert len(decisions) == 2
+    assert decisions[0].decided_version != decisions[1].decided_version
+    statuses = sorted(e.status for e in world.store.effects_of_case(case_key))
+    assert statuses == [EffectStatus.done, EffectStatus.superseded]
