@@ -82,24 +82,23 @@ class World:
 
 
 def config_for(taobao_url: str, warehouse_url: str, cfg: TaobaoConfig) -> ConnectorSettings:
-    shops = []
-    for shop in cfg.shops:
-        shops.append(
-            {
-                "shop_id": shop.shop_id,
-                "platform": "taobao",
-                "quota": {"calls_per_second": 1000},
-                "settings": {
-                    "base_url": taobao_url,
-                    "app_key": cfg.app_key,
-                    "app_secret": cfg.app_secret,
-                    "session": shop.session,
-                    "tmall": shop.tmall,
-                    "page_size": 20,
-                    "return_address_id": "addr-1",
-                },
-            }
-        )
+    shops = [
+        {
+            "shop_id": shop.shop_id,
+            "platform": "taobao",
+            "quota": {"calls_per_second": 1000},
+            "settings": {
+                "base_url": taobao_url,
+                "app_key": cfg.app_key,
+                "app_secret": cfg.app_secret,
+                "session": shop.session,
+                "tmall": shop.tmall,
+                "page_size": 20,
+                "return_address_id": "addr-1",
+            },
+        }
+        for shop in cfg.shops
+    ]
     return ConnectorSettings(
         daemon={"retry_attempts": 2, "relay_concurrency": 4, "http_timeout_s": 5},
         warehouse={"base_url": warehouse_url, "api_key": WAREHOUSE_KEY},

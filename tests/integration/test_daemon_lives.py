@@ -37,7 +37,8 @@ def test_pre_shipment_refund_voids_the_warehouse_order_then_approves(world: Worl
     kinds = [e.kind for e in effects]
     assert kinds[:2] == [EffectKind.void_warehouse_order, EffectKind.agree_refund]
     void, agree = effects[0], effects[1]
-    assert void.done_at is not None and agree.done_at is not None
+    assert void.done_at is not None
+    assert agree.done_at is not None
     assert void.done_at <= agree.done_at
 
     # Nothing is repeated: the platform's new version (our own write) decides nothing new.
@@ -45,7 +46,8 @@ def test_pre_shipment_refund_voids_the_warehouse_order_then_approves(world: Worl
     world.daemon.run_once(full=True)
     assert world.effects_at_platform(case_id) == ["agree_refund", "write_order_memo"]
     record = world.store.get_case(key(world, case_id))
-    assert record is not None and record.state is CaseState.done
+    assert record is not None
+    assert record.state is CaseState.done
 
 
 def test_printed_pick_list_goes_to_a_person(world: World) -> None:
@@ -56,7 +58,8 @@ def test_printed_pick_list_goes_to_a_person(world: World) -> None:
     world.warehouse_order(world.order_of(case_id), "printed")
     world.daemon.run_once(full=True)
     record = world.store.get_case(key(world, case_id))
-    assert record is not None and record.state is CaseState.queued_for_human
+    assert record is not None
+    assert record.state is CaseState.queued_for_human
     assert world.effects_at_platform(case_id) == []
 
 
@@ -76,7 +79,8 @@ def test_no_reason_return_through_shipping_receipt_and_refund(world: World) -> N
     world.control.buyer(case_id, {"action": "ship_return", "waybill": "SF123", "carrier": "SF"})
     world.daemon.run_once()
     record = world.store.get_case(key(world, case_id))
-    assert record is not None and record.state is CaseState.waiting  # parcel in transit
+    assert record is not None
+    assert record.state is CaseState.waiting
 
     world.advance(24 * HOUR)
     world.control.buyer(case_id, {"action": "return_delivered"})
@@ -127,7 +131,8 @@ def test_human_case_is_escalated_then_takes_the_platform_outcome_in_time(world: 
     )
     world.daemon.run_once(full=True)
     record = world.store.get_case(key(world, case_id))
-    assert record is not None and record.state is CaseState.queued_for_human
+    assert record is not None
+    assert record.state is CaseState.queued_for_human
     deadline = world.clock.now() + world.until_deadline(case_id)
 
     world.advance(world.until_deadline(case_id) - timedelta(minutes=59))
