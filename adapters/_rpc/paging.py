@@ -56,3 +56,34 @@ def iter_pages(
         seen.add(token)
     msg = f"pagination did not end within {max_pages} pages"
     raise RuntimeError(msg)
+
+
+def keyset_next(
+    state: Mapping[str, Any], stamped: list[tuple[str, str]], *, step: Callable[[str, int], str]
+) -> dict[str, Any]:
+    """The next keyset state after a page of ``(stamp, id)`` pairs from a time-bounded query.
+
+    ``state`` holds ``lo``/``hi`` (inclusive bounds, sortable stamps), ``page`` (offset within
+    those bounds) and ``seen`` (id -> stamp already returned near a bound). Offsets shift when
+    records change mid-pass; bounds do not, so the bound moves past what was returned: up when
+    the page is oldest-first, down when newest-first, and records at the new bound are
+    remembered in ``seen`` so the caller skips them. A page that cannot move a bound (unordered,
+    or one stamp fills it) steps the offset instead. ``step(stamp, seconds)`` shifts a stamp.
+    """
+    seen: dict[str, str] = dict(state.get("seen") or {})
+    same_bounds = {**state, "page": int(state["page"]) + 1}
+    if not stamped:
+        return {**same_bounds, "seen": seen}
+    stamps = [stamp for stamp, _ in stamped]
+    rising = stamps == sorted(stamps)
+    falling = stamps == sorted(stamps, reverse=True)
+    if rising and stamps[-1] > state["lo"]:
+        edge = stamps[-1]
+        keep = {rid: at for rid, at in (*seen.items(), *((i, s) for s, i in stamped)) if at >= edge}
+        return {**state, "lo": edge, "page": 1, "seen": keep}
+    if falling and step(stamps[-1], 1) < state["hi"]:
+        edge = stamps[-1]
+        keep = {rid: at for rid, at in (*seen.items(), *((i, s) for s, i in stamped)) if at >= edge}
+        return {**state, "hi": step(edge, 1), "page": 1, "seen": keep}
+    seen.update((rid, at) for at, rid in stamped)
+    return {**same_bounds, "seen": seen}

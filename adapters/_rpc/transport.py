@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -126,10 +127,15 @@ def check_http_status(response: httpx.Response, op: Operation, *, now: datetime 
     raise InvalidRequestError(f"HTTP {status}", platform_code=code, **op.context())
 
 
-def parse_json_object(response: httpx.Response, op: Operation) -> Mapping[str, Any]:
-    """The body as a JSON object, else ``MalformedPayloadError``."""
+def parse_json_object(
+    response: httpx.Response, op: Operation, *, exact_decimals: bool = False
+) -> Mapping[str, Any]:
+    """The body as a JSON object, else ``MalformedPayloadError``.
+
+    With ``exact_decimals`` JSON fractions become ``Decimal`` (money sent as numbers stays exact).
+    """
     try:
-        body = json.loads(response.content)
+        body = json.loads(response.content, parse_float=Decimal if exact_decimals else float)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayloadError("the body is not JSON", field="(body)", **op.context()) from exc
     if not isinstance(body, dict):
@@ -148,6 +154,7 @@ def post_gateway(
     files: FileParts | None = None,
     now: datetime | None = None,
     secrets: Iterable[str] = (),
+    exact_decimals: bool = False,
 ) -> Mapping[str, Any]:
     """POST one signed gateway call and return its JSON object; never retries.
 
@@ -159,7 +166,7 @@ def post_gateway(
     with map_transport_errors(op, secrets=secrets):
         response = http.post(url, auth=auth, extensions=gateway_extensions(text, files))
     check_http_status(response, op, now=now)
-    return parse_json_object(response, op)
+    return parse_json_object(response, op, exact_decimals=exact_decimals)
 
 
 def _as_text(value: object) -> str:

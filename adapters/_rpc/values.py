@@ -13,7 +13,12 @@ _LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def yuan_to_fen(value: object) -> int:
-    """``"12345.60"`` -> 1234560, exactly (Decimal, never float); anything else is a ValueError."""
+    """``"12345.60"`` -> 1234560, exactly (Decimal, never float); anything else is a ValueError.
+
+    A ``Decimal`` (a JSON number read with ``exact_decimals``) is accepted as its exact text.
+    """
+    if isinstance(value, Decimal) and value.is_finite():
+        value = format(value, "f")
     if isinstance(value, bool) or not isinstance(value, str | int):
         msg = f"must be a yuan amount as text like '12.50' (got {value!r})"
         raise ValueError(msg)

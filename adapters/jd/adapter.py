@@ -1,0 +1,366 @@
+"""The JD adapter: JOS after-sale APIs behind the connector's adapter contract.
+
+Thin by design: each contract method is a few JOS calls (``api.py``) mapped by ``mapping.py``,
+with errors mapped by ``errors.py`` and effects built by ``effects.py``. Two families become
+cases: refund applications (cancel before shipment) and after-sale service orders. Their ids
+are the platform's; which family an id belongs to is remembered from listing, or found by
+asking the refund-application API first. It never retries, sleeps or logs secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import httpx
+
+from adapters._rpc.errors import AlreadyInTargetState
+from adapters._rpc.fields import without_private
+from adapters._rpc.paging import decode_token, encode_token, keyset_next
+from adapters._rpc.values import format_local_time, parse_local_time
+from adapters.jd.api import JosApi
+from adapters.jd.auth import JosAuth
+from adapters.jd.effects import JdWrites
+from adapters.jd.mapping import (
+    PRIVATE_WORDS,
+    REFUND_FAMILY,
+    SERVICE_FAMILY,
+    AuditRule,
+    ServiceExtras,
+    freight_to_return,
+    refund_application_to_case,
+    service_order_to_case,
+)
+from adapters.jd.settings import JdSettings
+from connector.adapter import AdapterSettings, Capability, CasePage, PlatformAdapter, SyncWindow
+from connector.clock import Clock
+from connector.effects import EffectRequest, SubmitOutcome, SubmitResult
+from connector.errors import ConfigError, InvalidRequestError, MalformedPayloadError, NotFoundError
+from connector.models import QuarantinedCase, RefundCase
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "jd"
+APPS, SERVICES = "apps", "services"
+OPEN_REFUND_STATUSES = frozenset({"0", "8", "10"})
+MAX_PAGE_INDEX = 100  # queryPageList refuses pageIndex above 100
+
+
+class JdAdapter(PlatformAdapter):
+    """One JD POP shop over the JOS ``/routerjson`` gateway."""
+
+    platform: ClassVar[str] = PLATFORM
+    settings_model: ClassVar[type[AdapterSettings]] = JdSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.list_cases,
+            Capability.get_case,
+            Capability.agree_refund,
+            Capability.agree_return,
+            Capability.confirm_return_and_refund,
+            Capability.refuse_refund,
+        }
+    )
+    missing_capabilities: ClassVar[dict[Capability, str]] = {
+        Capability.refuse_with_proof_image: (
+            "JD's refusal calls (replyRefund, asc.audit.refuse) take text only: no image upload"
+        ),
+        Capability.message_buyer: (
+            "the JOS after-sale APIs have no seller-to-customer message call; JD's customer "
+            "service chat is outside them"
+        ),
+        Capability.write_order_memo: (
+            "the after-sale APIs cannot write the order's seller remark (a separate order API "
+            "category the shop's token is not granted here)"
+        ),
+        Capability.logistics_trace: (
+            "the after-sale APIs give only the customer's return waybill (asc.freight.view), "
+            "not a trace of the outbound parcel"
+        ),
+        Capability.buyer_contact: (
+            "the connector never reads customerName/customerTel or addresses; the buyer is the "
+            "pseudonymous open_id_buyer/oaid"
+        ),
+    }
+
+    def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
+        jd = _jd_settings(settings)
+        super().__init__(jd, http=http, clock=clock)
+        self.settings: JdSettings = jd
+        self._api = JosApi(jd, http=http, auth=self._auth(jd, clock), clock=clock)
+        self._rule = AuditRule(hours=jd.refund_audit_sla_hours)
+        self._families: dict[str, str] = {}
+        self._writes = JdWrites(self._api, jd)
+
+    def __repr__(self) -> str:
+        return f"JdAdapter(shop_id={self.settings.shop_id!r})"
+
+    @classmethod
+    def auth_for(cls, settings: AdapterSettings) -> httpx.Auth | None:
+        return cls._auth(_jd_settings(settings), None)
+
+    @staticmethod
+    def _auth(settings: JdSettings, clock: Clock | None) -> JosAuth:
+        return JosAuth(
+            app_key=settings.app_key,
+            app_secret=settings.app_secret.get_secret_value(),
+            access_token=settings.access_token.get_secret_value(),
+            clock=clock,
+        )
+
+    # ---- check ---------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """One cheap authenticated call: the first unaudited refund application."""
+        self._api.refund_page({"status": 0}, page=1, size=1)
+
+    # ---- list ----------------------------------------------------------------------------------
+
+    def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
+        """One page: refund applications first, then service orders changed in the window.
+
+        Refund applications have no change time. Every one applied within
+        ``pending_horizon_days`` before the window's end is read; those still open (the
+        seller's move) are always listed, the others only when applied or audited inside the
+        window. Service orders come from ``asc.sync.list`` by update time, paged by keyset
+        (``adapters._rpc.paging.keyset_next``) so changes during a pass never shift a page.
+        When the refund applications end, the same page continues with the first services.
+        """
+        state = self._start(window) if page is None else self._resume(page)
+        out = CasePage(cases=[])
+        if state["phase"] == APPS:
+            more = self._apps_page(window, state, out)
+            if more is not None:
+                return _with_next(out, more)
+            state = self._services_start(window)
+        more = self._services_page(state, out)
+        return _with_next(out, more)
+
+    def _start(self, window: SyncWindow) -> dict[str, Any]:
+        return {"phase": APPS, "page": 1, "end": format_local_time(_ceil(window.end))}
+
+    def _services_start(self, window: SyncWindow) -> dict[str, Any]:
+        lo, hi = format_local_time(window.start), format_local_time(_ceil(window.end))
+        return {"phase": SERVICES, "page": 1, "lo": lo, "hi": hi, "seen": {}}
+
+    def _resume(self, token: str) -> dict[str, Any]:
+        try:
+            state = decode_token(token)
+            if state.get("phase") not in (APPS, SERVICES) or not isinstance(state["page"], int):
+                raise TypeError
+        except (ValueError, KeyError, TypeError) as exc:
+            msg = "page token was not made by this adapter"
+            raise InvalidRequestError(msg, platform=PLATFORM, operation="list_cases") from exc
+        return state
+
+    def _apps_page(
+        self, window: SyncWindow, state: Mapping[str, Any], out: CasePage
+    ) -> dict[str, Any] | None:
+        """Adds one page of refund applications; the next state, or None when they end."""
+        end = parse_local_time(state["end"])
+        start = end - timedelta(days=self.settings.pending_horizon_days)
+        query = {"applyTimeStart": format_local_time(start), "applyTimeEnd": state["end"]}
+        size = self.settings.page_size
+        body = self._api.refund_page(query, page=state["page"], size=size)
+        items = _rows(body, "result", "queryResult")
+        for item in items:
+            if isinstance(item, Mapping) and not self._refund_in_window(item, window):
+                continue
+            self._add(out, refund_application_to_case(item, **self._refund_args()), item)
+        total = _total(body)
+        has_more = state["page"] * size < total and state["page"] < MAX_PAGE_INDEX
+        return {**state, "page": state["page"] + 1} if items and has_more else None
+
+    @staticmethod
+    def _refund_in_window(item: Mapping[str, Any], window: SyncWindow) -> bool:
+        """Open applications always; others when applied or audited inside the window."""
+        if str(item.get("status")) in OPEN_REFUND_STATUSES:
+            return True
+        for name in ("applyTime", "checkTime"):
+            try:
+                when = parse_local_time(item.get(name))
+            except ValueError:
+                continue
+            if window.start <= when < window.end:
+                return True
+        # A record whose times cannot be read is listed so that it is quarantined, not lost.
+        return item.get("applyTime") in (None, "") or not _parses(item.get("applyTime"))
+
+    def _services_page(self, state: Mapping[str, Any], out: CasePage) -> dict[str, Any] | None:
+        size = self.settings.page_size
+        query = {"updateTimeBegin": state["lo"], "updateTimeEnd": state["hi"]}
+        body = self._api.service_sync(query, page=state["page"], size=size)
+        items = _rows(body, "data", "pageResult")
+        seen: Mapping[str, str] = state["seen"]
+        stamped: list[tuple[str, str]] = []
+        for item in items:
+            if not isinstance(item, Mapping):
+                self._add(out, service_order_to_case(item, shop_id=self.settings.shop_id), item)
+                continue
+            service_id = str(item.get("serviceId"))
+            stamp = _stamp(item)
+            if stamp is not None:
+                stamped.append((stamp, service_id))
+            if service_id in seen:
+                continue
+            self._add(out, service_order_to_case(item, shop_id=self.settings.shop_id), item)
+        if not items or state["page"] * size >= _total(body):
+            return None
+        return keyset_next(state, stamped, step=_step_stamp)
+
+    def _add(self, out: CasePage, parsed: RefundCase | QuarantinedCase, wire: Any) -> None:
+        if isinstance(parsed, QuarantinedCase):
+            logger.warning(
+                "jd case quarantined",
+                extra={"case_id": parsed.case_id, "problems": parsed.summary()},
+            )
+            out.quarantined.append(parsed)
+            return
+        self._families[parsed.case_id] = parsed.platform_fields["family"]
+        out.cases.append(parsed)
+        out.raw.append(without_private(wire, PRIVATE_WORDS) if isinstance(wire, Mapping) else {})
+
+    def _refund_args(self) -> dict[str, Any]:
+        return {"shop_id": self.settings.shop_id, "rule": self._rule}
+
+    # ---- get -----------------------------------------------------------------------------------
+
+    def get_case(self, case_id: str) -> RefundCase:
+        """The current case from whichever family holds the id (with the return waybill)."""
+        family = self._families.get(case_id)
+        if family != SERVICE_FAMILY:
+            wire = self._refund_application(case_id)
+            if wire is not None:
+                return self._parsed(
+                    refund_application_to_case(wire, **self._refund_args()), case_id
+                )
+            if family == REFUND_FAMILY:
+                raise NotFoundError(
+                    "no such refund application", platform=PLATFORM, case_id=case_id
+                )
+        detail = self._service(case_id)
+        extras = ServiceExtras(return_logistics=self._return_parcel(detail, case_id))
+        parsed = service_order_to_case(detail, shop_id=self.settings.shop_id, extras=extras)
+        return self._parsed(parsed, case_id)
+
+    def _parsed(self, parsed: RefundCase | QuarantinedCase, case_id: str) -> RefundCase:
+        if isinstance(parsed, QuarantinedCase):
+            raise MalformedPayloadError(
+                parsed.summary(), field="case", platform=PLATFORM, case_id=case_id
+            )
+        self._families[case_id] = parsed.platform_fields["family"]
+        return parsed
+
+    def _refund_application(self, case_id: str) -> Mapping[str, Any] | None:
+        if not case_id.isdigit():
+            return None
+        try:
+            body = self._api.refund_by_id(case_id)
+        except NotFoundError:
+            return None
+        rows = _rows(body, "result", "queryResult")
+        match = [r for r in rows if isinstance(r, Mapping) and str(r.get("id")) == case_id]
+        return match[0] if match else None
+
+    def _service(self, case_id: str) -> Mapping[str, Any]:
+        body = self._api.service_view(case_id)
+        detail = body.get("data")
+        if not isinstance(detail, Mapping) or not detail:
+            raise NotFoundError("no such service order", platform=PLATFORM, case_id=case_id)
+        return detail
+
+    def _return_parcel(self, detail: Mapping[str, Any], case_id: str) -> Any:
+        try:
+            body = self._api.service_freight(case_id, str(detail.get("orderId") or "") or None)
+        except NotFoundError:
+            return None
+        freight = body.get("data")
+        if not isinstance(freight, Mapping):
+            return None
+        received = str(detail.get("serviceStatusName") or "") not in ("", "待收货") and bool(
+            detail.get("receiveTime") or detail.get("processTime")
+        )
+        return freight_to_return(freight, received=received)
+
+    # ---- submit --------------------------------------------------------------------------------
+
+    def submit(self, effect: EffectRequest) -> SubmitResult:
+        """One audit action with the decided version; ``already_done`` when JD says so."""
+        self.require(effect)
+        if effect.platform != self.platform or effect.shop_id != self.settings.shop_id:
+            msg = f"effect for {effect.platform}/{effect.shop_id} sent to this shop's adapter"
+            raise InvalidRequestError(msg, platform=PLATFORM, case_id=effect.case_id)
+        current = self.get_case(effect.case_id)
+        try:
+            new_version = self._writes.perform(effect, current)
+        except AlreadyInTargetState as done:
+            return SubmitResult(
+                outcome=SubmitOutcome.already_done,
+                platform_code=done.fault.sub_code or done.fault.code or None,
+                detail=done.fault.text,
+            )
+        return SubmitResult(outcome=SubmitOutcome.applied, new_version=new_version)
+
+
+def _jd_settings(settings: AdapterSettings) -> JdSettings:
+    if not isinstance(settings, JdSettings):
+        msg = f"expected JdSettings, got {type(settings).__name__}"
+        raise ConfigError(msg, field="settings")
+    return settings
+
+
+def _with_next(page: CasePage, state: Mapping[str, Any] | None) -> CasePage:
+    token = None if state is None else encode_token(state)
+    return CasePage(page.cases, page.quarantined, token, page.raw)
+
+
+def _ceil(when: datetime) -> datetime:
+    """The window is [start, end): whole seconds, rounded up, for the gateway's bounds."""
+    return when.replace(microsecond=0) + timedelta(seconds=1) if when.microsecond else when
+
+
+def _parses(value: Any) -> bool:
+    try:
+        parse_local_time(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _stamp(item: Mapping[str, Any]) -> str | None:
+    """The update time as the gateway's sortable GMT+8 text, None when unreadable."""
+    for name in ("updateTime", "updateDate"):
+        value = item.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            return format_local_time(parse_local_time(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _step_stamp(stamp: str, seconds: int) -> str:
+    return format_local_time(parse_local_time(stamp) + timedelta(seconds=seconds))
+
+
+def _rows(body: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    rows = body.get(key)
+    if rows is None:
+        return []
+    if isinstance(rows, Mapping):
+        return [rows]
+    if not isinstance(rows, list):
+        msg = f"expected a list, got {type(rows).__name__}"
+        raise MalformedPayloadError(msg, field=f"{where}.{key}", platform=PLATFORM)
+    return rows
+
+
+def _total(body: Mapping[str, Any]) -> int:
+    try:
+        return int(str(body.get("totalCount", 0)))
+    except ValueError as exc:
+        msg = f"must be a whole number (got {body.get('totalCount')!r})"
+        raise MalformedPayloadError(msg, field="totalCount", platform=PLATFORM) from exc
