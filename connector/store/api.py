@@ -302,6 +302,16 @@ class Store(Protocol):
         self, status: EffectStatus | None = None, limit: int = 500
     ) -> list[EffectRecord]: ...
 
+    def recent_effects(
+        self,
+        *,
+        status: EffectStatus | None = None,
+        case_id: str | None = None,
+        limit: int = 100,
+    ) -> list[EffectRecord]:
+        """Newest first, optionally one status and/or one platform case id (any shop)."""
+        ...
+
     def claim_effect(self, effect_id: int) -> EffectRecord: ...
 
     def mark_effect_done(
@@ -348,9 +358,23 @@ class Store(Protocol):
         self, effect_id: int, *, reason: str, platform_code: str | None = None
     ) -> EffectRecord: ...
 
-    def retry_effect(self, effect_id: int, *, actor: str) -> EffectRecord: ...
+    def retry_effect(
+        self,
+        effect_id: int,
+        *,
+        actor: str,
+        reason: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> EffectRecord: ...
 
-    def cancel_effect(self, effect_id: int, *, actor: str, reason: str) -> EffectRecord: ...
+    def cancel_effect(
+        self,
+        effect_id: int,
+        *,
+        actor: str,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> EffectRecord: ...
 
     def recover_in_flight(self) -> list[EffectRecord]: ...
 
@@ -405,6 +429,16 @@ class Store(Protocol):
     ) -> CarrierClaimRecord: ...
 
     def list_carrier_claims(self) -> list[CarrierClaimRecord]: ...
+
+    def mark_claims_exported(
+        self,
+        claim_ids: Sequence[int],
+        *,
+        actor: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> list[CarrierClaimRecord]:
+        """Set ``exported_at`` (the first export's time is kept) and audit the export."""
+        ...
 
     # tasks for people ---------------------------------------------------------------------
     def open_task(

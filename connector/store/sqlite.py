@@ -215,6 +215,16 @@ class SqliteStore:
         if not path.is_file():
             msg = f"no connector database at {path} (wrong --state-dir?)"
             raise StoreError(msg)
+        return cls.open_read_only_file(path, busy_timeout_ms=busy_timeout_ms)
+
+    @classmethod
+    def open_read_only_file(
+        cls, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+    ) -> SqliteStore:
+        """A read-only store on any database file (a backup copy being verified, say)."""
+        if not path.is_file():
+            msg = f"no database file at {path}"
+            raise StoreError(msg)
         try:
             conn = sqlite3.connect(
                 f"{path.resolve().as_uri()}?mode=ro",
@@ -875,6 +885,28 @@ class SqliteStore:
             )
         return [_effect_record(r) for r in rows]
 
+    def recent_effects(
+        self,
+        *,
+        status: EffectStatus | None = None,
+        case_id: str | None = None,
+        limit: int = 100,
+    ) -> list[EffectRecord]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(str(status))
+        if case_id is not None:
+            clauses.append("case_id = ?")
+            params.append(case_id)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(
+            f"SELECT * FROM effects{where} ORDER BY id DESC LIMIT ?",  # noqa: S608
+            (*params, limit),
+        )
+        return [_effect_record(r) for r in rows]
+
     def _move_effect(
         self,
         effect_id: int,
@@ -1066,8 +1098,17 @@ class SqliteStore:
             self._effect_audit(AuditEvent.effect_superseded, after, reason=reason)
             return after
 
-    def retry_effect(self, effect_id: int, *, actor: str) -> EffectRecord:
-        """Ops: send a failed or unknown effect again now (unknown still re-reads first)."""
+    def retry_effect(
+        self,
+        effect_id: int,
+        *,
+        actor: str,
+        reason: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> EffectRecord:
+        """Ops: send a failed or unknown effect again now (unknown still re-reads first).
+
+        ``reason`` and ``details`` (e.g. the operating-system user) go into the audit entry."""
         check_actor(actor)
         with self.unit_of_work():
             effect = self.get_effect(effect_id)
@@ -1084,11 +1125,23 @@ class SqliteStore:
             after = self.get_effect(effect_id)
             assert after is not None
             self._effect_audit(
-                AuditEvent.effect_requeued, after, actor=actor, previous_status=effect.status
+                AuditEvent.effect_requeued,
+                after,
+                actor=actor,
+                previous_status=effect.status,
+                reason=reason or None,
+                **dict(details or {}),
             )
             return after
 
-    def cancel_effect(self, effect_id: int, *, actor: str, reason: str) -> EffectRecord:
+    def cancel_effect(
+        self,
+        effect_id: int,
+        *,
+        actor: str,
+        reason: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> EffectRecord:
         check_actor(actor)
         with self.unit_of_work():
             before, after = self._move_effect(effect_id, EffectStatus.cancelled)
@@ -1098,6 +1151,7 @@ class SqliteStore:
                 actor=actor,
                 reason=reason,
                 previous_status=before.status,
+                **dict(details or {}),
             )
             return after
 
@@ -1358,6 +1412,38 @@ class SqliteStore:
     def list_carrier_claims(self) -> list[CarrierClaimRecord]:
         rows = self._rows("SELECT * FROM carrier_claims ORDER BY id", ())
         return [_claim_record(r) for r in rows]
+
+    def mark_claims_exported(
+        self,
+        claim_ids: Sequence[int],
+        *,
+        actor: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> list[CarrierClaimRecord]:
+        """Stamp claims as handed to the desk (first export time kept) with one audit entry."""
+        check_actor(actor)
+        ids = sorted(set(claim_ids))
+        with self.unit_of_work():
+            now = self._now()
+            marked: list[CarrierClaimRecord] = []
+            for claim_id in ids:
+                cursor = self._write(
+                    "UPDATE carrier_claims SET exported_at = COALESCE(exported_at, ?) "
+                    "WHERE id = ?",
+                    (now, claim_id),
+                )
+                if cursor.rowcount != 1:
+                    msg = f"no carrier claim {claim_id}"
+                    raise StoreError(msg)
+                row = self._one("SELECT * FROM carrier_claims WHERE id = ?", (claim_id,))
+                assert row is not None
+                marked.append(_claim_record(row))
+            self.append_audit(
+                "carrier_claims_exported",
+                actor=actor,
+                details={"claim_ids": ids, "count": len(ids), **dict(details or {})},
+            )
+            return marked
 
     def flag_buyer(self, platform: str, buyer_id: str, *, actor: str, reason: str) -> None:
         check_actor(actor)
