@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "connector.cli.policy_cmd",
     "connector.cli.mock_cmd",
     "connector.cli.audit_cmd",
+    "connector.cli.adapters_cmd",
     "connector.cli.ops_cmd",
 )
 
