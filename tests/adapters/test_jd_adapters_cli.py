@@ -35,8 +35,10 @@ def test_lists_taobao_and_jd_with_capabilities_and_reasons() -> None:
 def test_table_names_each_missing_capability_with_its_reason() -> None:
     code, out = _run()
     assert code == 0, out
-    assert "jd" in out and "taobao" in out
-    assert "write_order_memo" in out and "seller remark" in " ".join(out.split())
+    assert "jd" in out
+    assert "taobao" in out
+    assert "write_order_memo" in out
+    assert "seller remark" in " ".join(out.split())
 
 
 def _with_extra(monkeypatch: pytest.MonkeyPatch, *extra: EntryPoint) -> None:
@@ -66,7 +68,9 @@ def test_a_broken_plugin_is_listed_with_its_error_not_a_traceback(
     code, out = _run()
     assert code == 1
     assert "Traceback" not in out
-    assert "ghost" in out and "cannot load" in out and "no_such_package" in out
+    assert "ghost" in out
+    assert "cannot load" in out
+    assert "no_such_package" in out
 
 
 def test_an_entry_point_naming_another_platform_is_refused(
