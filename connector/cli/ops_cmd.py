@@ -118,6 +118,29 @@ def _console() -> Console:
     return Console(soft_wrap=False, highlight=False)
 
 
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A rich table that never squeezes a column away: on a narrow terminal lines run long.
+
+    Free-text columns (``FLEXIBLE_COLUMNS``) are cut at 40 characters; ``--json`` has it all.
+    """
+    table = Table(title=title)
+    for name in columns:
+        if name in FLEXIBLE_COLUMNS:
+            table.add_column(name, max_width=40, no_wrap=True, overflow="ellipsis")
+        else:
+            table.add_column(name, no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    console = _console()
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    if natural > console.width:
+        console = Console(soft_wrap=False, highlight=False, width=natural)
+    console.print(table)
+
+
+FLEXIBLE_COLUMNS = frozenset({"last error", "item", "details", "title"})
+
+
 def _print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
 
@@ -202,25 +225,34 @@ def effects_list(
         typer.echo("no effects match", err=True)
         return
     now = CLOCK.now()
-    table = Table(title=f"effects ({len(effects)}, newest first)")
-    for column in ("id", "case", "shop", "kind", "status", "attempts"):
-        table.add_column(column, no_wrap=column != "case")
-    table.add_column("next attempt (Beijing)")
-    table.add_column("last error", max_width=48, overflow="ellipsis")
-    table.add_column("platform code")
-    for e in effects:
-        table.add_row(
-            str(e.id),
-            e.case_id,
-            f"{e.platform}/{e.shop_id}",
-            str(e.kind),
-            str(e.status),
-            str(e.attempts),
-            _when_with_left(e.next_attempt_at, now),
-            e.last_error or "-",
-            e.last_platform_code or "-",
-        )
-    _console().print(table)
+    print_table(
+        f"effects ({len(effects)}, newest first; --json for everything)",
+        (
+            "id",
+            "case",
+            "shop",
+            "kind",
+            "status",
+            "tries",
+            "next attempt (Beijing)",
+            "last error",
+            "code",
+        ),
+        [
+            (
+                str(e.id),
+                e.case_id,
+                f"{e.platform}/{e.shop_id}",
+                str(e.kind),
+                str(e.status),
+                str(e.attempts),
+                _when_with_left(e.next_attempt_at, now),
+                e.last_error or "-",
+                e.last_platform_code or "-",
+            )
+            for e in effects
+        ],
+    )
 
 
 def _require_effect(store: Store, effect_id: int) -> EffectRecord:
@@ -389,29 +421,36 @@ def claims_list(
     if not claims:
         typer.echo("no carrier claims", err=True)
         return
-    table = Table(title=f"carrier claims ({len(claims)})")
-    for column in (
-        "id", "case", "order", "SKU", "title", "qty", "price", "claim", "carrier", "waybill",
-        "logistics", "created (Beijing)", "exported (Beijing)",
-    ):  # fmt: skip
-        table.add_column(column)
-    for c in claims:
-        table.add_row(
-            str(c.id),
-            f"{c.platform}/{c.shop_id}/{c.case_id}",
-            c.order_id,
-            c.sku,
-            c.item_title,
-            str(c.quantity),
-            yuan(c.item_price),
-            yuan(c.claim_amount),
-            c.carrier or "-",
-            c.waybill or "-",
-            c.logistics_status or "-",
-            beijing(c.created_at),
-            beijing(c.exported_at),
-        )
-    _console().print(table)
+    print_table(
+        f"carrier claims ({len(claims)}; amounts in yuan)",
+        (
+            "id",
+            "case",
+            "order",
+            "item",
+            "price",
+            "claim",
+            "carrier waybill",
+            "logistics",
+            "created (Beijing)",
+            "exported (Beijing)",
+        ),
+        [
+            (
+                str(c.id),
+                f"{c.platform}/{c.shop_id}/{c.case_id}",
+                c.order_id,
+                f"{c.sku} {c.item_title} x{c.quantity}",
+                yuan(c.item_price),
+                yuan(c.claim_amount),
+                f"{c.carrier or '-'} {c.waybill or '-'}",
+                c.logistics_status or "-",
+                beijing(c.created_at),
+                beijing(c.exported_at),
+            )
+            for c in claims
+        ],
+    )
 
 
 def beijing_iso(value: datetime | None) -> str | None:
@@ -513,17 +552,18 @@ def tasks_list(
     if not tasks:
         typer.echo("no open tasks", err=True)
         return
-    table = Table(title=f"open tasks ({len(tasks)})")
-    for column in ("id", "kind", "case", "deadline (Beijing)", "time left", "details"):
-        table.add_column(column)
-    for t in tasks:
-        details = ", ".join(f"{k}={v}" for k, v in sorted(t.details.items()))
-        table.add_row(
-            str(t.id),
-            t.kind,
-            f"{t.platform}/{t.shop_id}/{t.case_id}",
-            beijing(t.deadline_at),
-            time_left(t.deadline_at, now),
-            details or "-",
-        )
-    _console().print(table)
+    print_table(
+        f"open tasks ({len(tasks)})",
+        ("id", "kind", "case", "deadline (Beijing)", "time left", "details"),
+        [
+            (
+                str(t.id),
+                t.kind,
+                f"{t.platform}/{t.shop_id}/{t.case_id}",
+                beijing(t.deadline_at),
+                time_left(t.deadline_at, now),
+                ", ".join(f"{k}={v}" for k, v in sorted(t.details.items())) or "-",
+            )
+            for t in tasks
+        ],
+    )

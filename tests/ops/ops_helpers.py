@@ -71,8 +71,8 @@ def write_until_stopped(
         store.close()
 
 
-def invoke(app: Any, *args: str) -> Any:
-    """Run the command in-process with a wide terminal so rich tables do not wrap."""
+def invoke(app: Any, *args: str, columns: int = 80) -> Any:
+    """Run the command in-process as if on a terminal ``columns`` wide."""
     from typer.testing import CliRunner
 
-    return CliRunner(env={"COLUMNS": "250"}).invoke(app, list(args))
+    return CliRunner(env={"COLUMNS": str(columns)}).invoke(app, list(args))

@@ -79,6 +79,16 @@ def test_list_table_shows_next_attempt_in_beijing_time_with_time_left(
     assert "overdue 11m 00s" in later.stdout
 
 
+def test_a_narrow_terminal_never_hides_the_identifying_columns(
+    cli: typer.Typer, state_dir: Path, outbox: dict[str, int]
+) -> None:
+    result = invoke(cli, "effects", "list", "--state-dir", str(state_dir), columns=40)
+    assert result.exit_code == 0, result.output
+    line = next(ln for ln in result.stdout.splitlines() if " R1 " in ln)
+    for cell in (str(outbox["failed"]), "taobao/s1", "agree_refund", "failed", "isv.x"):
+        assert f" {cell} " in line
+
+
 def test_list_refuses_an_unknown_status(cli: typer.Typer, state_dir: Path, store: Store) -> None:
     result = invoke(cli, "effects", "list", "--status", "stuck", "--state-dir", str(state_dir))
     assert result.exit_code == 2
