@@ -75,8 +75,10 @@ def keyset_next(
     if not stamped:
         return {**same_bounds, "seen": seen}
     stamps = [stamp for stamp, _ in stamped]
-    rising = stamps == sorted(stamps)
-    falling = stamps == sorted(stamps, reverse=True)
+    # A page of one stamp shows no order at all: only a strict spread tells which way it runs.
+    spread = stamps[0] != stamps[-1]
+    rising = spread and stamps == sorted(stamps)
+    falling = spread and stamps == sorted(stamps, reverse=True)
     if rising and stamps[-1] > state["lo"]:
         edge = stamps[-1]
         keep = {rid: at for rid, at in (*seen.items(), *((i, s) for s, i in stamped)) if at >= edge}

@@ -38,13 +38,13 @@ from connector.adapter import AdapterSettings, Capability, CasePage, PlatformAda
 from connector.clock import Clock
 from connector.effects import EffectRequest, SubmitOutcome, SubmitResult
 from connector.errors import ConfigError, InvalidRequestError, MalformedPayloadError, NotFoundError
-from connector.models import QuarantinedCase, RefundCase
+from connector.models import QuarantinedCase, RefundCase, ReturnLogistics
 
 logger = logging.getLogger(__name__)
 
 PLATFORM = "jd"
 APPS, SERVICES = "apps", "services"
-OPEN_REFUND_STATUSES = frozenset({"0", "8", "10"})
+OPEN_REFUND_STATUSES = frozenset({"0", "10"})  # replyRefund is legal only from these
 MAX_PAGE_INDEX = 100  # queryPageList refuses pageIndex above 100
 
 
@@ -264,25 +264,37 @@ class JdAdapter(PlatformAdapter):
         match = [r for r in rows if isinstance(r, Mapping) and str(r.get("id")) == case_id]
         return match[0] if match else None
 
-    def _service(self, case_id: str) -> Mapping[str, Any]:
+    def _service(self, case_id: str) -> dict[str, Any]:
+        """``query.view``, plus the audit deadline from ``audit.list`` while it awaits audit."""
         body = self._api.service_view(case_id)
         detail = body.get("data")
         if not isinstance(detail, Mapping) or not detail:
             raise NotFoundError("no such service order", platform=PLATFORM, case_id=case_id)
-        return detail
+        merged = dict(detail)
+        if "待审核" in str(detail.get("serviceStatusName") or ""):
+            merged.update(self._audit_row(case_id))
+        return merged
 
-    def _return_parcel(self, detail: Mapping[str, Any], case_id: str) -> Any:
+    def _audit_row(self, case_id: str) -> dict[str, Any]:
+        """``auditOvertime``/``timeoutFlag``: JD sends them only on pending-audit rows."""
+        body = self._api.audit_rows(case_id)
+        for row in _rows(body, "data", "pageResult"):
+            if not isinstance(row, Mapping):
+                continue
+            ids = [str(i) for i in row.get("serviceIdList") or []]
+            if case_id in ids or str(row.get("serviceId")) == case_id:
+                return {k: row[k] for k in ("auditOvertime", "timeoutFlag") if k in row}
+        return {}
+
+    def _return_parcel(self, detail: Mapping[str, Any], case_id: str) -> ReturnLogistics | None:
+        if not detail.get("expressCode"):
+            return None  # the customer has not shipped anything back
         try:
             body = self._api.service_freight(case_id, str(detail.get("orderId") or "") or None)
         except NotFoundError:
             return None
         freight = body.get("data")
-        if not isinstance(freight, Mapping):
-            return None
-        received = str(detail.get("serviceStatusName") or "") not in ("", "待收货") and bool(
-            detail.get("receiveTime") or detail.get("processTime")
-        )
-        return freight_to_return(freight, received=received)
+        return freight_to_return(freight) if isinstance(freight, Mapping) else None
 
     # ---- submit --------------------------------------------------------------------------------
 

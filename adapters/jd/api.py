@@ -28,11 +28,11 @@ REFUND_LIST = "jingdong.pop.afs.soa.refundapply.queryPageList"
 REFUND_BY_ID = "jingdong.pop.afs.soa.refundapply.queryById"
 REFUND_REPLY = "jingdong.pop.afs.soa.refundapply.replyRefund"
 ASC_SYNC = "jingdong.asc.sync.list"
+ASC_AUDIT_LIST = "jingdong.asc.audit.list"
 ASC_VIEW = "jingdong.asc.query.view"
 ASC_FREIGHT = "jingdong.asc.freight.view"
 ASC_REFUSE = "jingdong.asc.audit.refuse"
 ASC_SEND = "jingdong.asc.audit.send"
-ASC_RECEIVE = "jingdong.asc.receive.register"
 ASC_CLOSE = "jingdong.asc.process.close"
 
 
@@ -147,6 +147,11 @@ class JosApi:
     def service_view(self, service_id: str, order_id: str | None = None) -> Mapping[str, Any]:
         params = {**self._operator(), "serviceId": service_id, "orderId": order_id}
         return self.call(ASC_VIEW, params, result_key="result", case_id=service_id)
+
+    def audit_rows(self, service_id: str) -> Mapping[str, Any]:
+        """``audit.list`` rows (``WaitAuditApply``, with ``auditOvertime``) for one service."""
+        params = {**self._operator(), "serviceId": service_id, "pageNumber": 1, "pageSize": 10}
+        return self.call(ASC_AUDIT_LIST, params, result_key="pageResult", case_id=service_id)
 
     def service_freight(self, service_id: str, order_id: str | None) -> Mapping[str, Any]:
         params = {**self._operator(), "serviceId": service_id, "orderId": order_id}

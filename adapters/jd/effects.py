@@ -14,8 +14,9 @@ Service orders (every call also carries buId/operatePin/operateNick and the ``sy
 - ``refuse_refund`` -> ``asc.audit.refuse`` (``approveNotes``, ``questionTypeCid1``);
 - ``agree_return`` -> ``asc.audit.send`` (the customer ships back to the shop's address);
 - ``confirm_return_and_refund`` (and ``agree_refund`` on a return whose goods are in) ->
-  ``asc.receive.register`` (unless already registered) then ``asc.process.close``, each with the
-  version the previous step produced;
+  ``asc.process.close``, which on JD both registers the receipt and refunds a return (one
+  write, so one version and no half-done state); ``asc.receive.register`` with inspection
+  details is left to the shop's warehouse staff;
 - ``agree_refund`` on a refund-only service order -> ``asc.process.close`` straight away.
 
 Before writing, the current case is compared with the decision: already in the target state ->
@@ -53,8 +54,6 @@ _TARGET: dict[EffectKind, frozenset[CaseStatus]] = {
         {CaseStatus.awaiting_buyer_return, CaseStatus.awaiting_seller_receipt}
     ),
 }
-# Service status names before and after the seller registered the returned goods.
-AWAITING_RECEIPT_NAME = "待收货"
 
 
 class JdWrites:
@@ -131,9 +130,6 @@ class JdWrites:
                 operation=str(kind),
                 case_id=effect.case_id,
             )
-        if current.platform_fields.get("serviceStatusName") == AWAITING_RECEIPT_NAME:
-            params = {**base, **receive_params(self._settings, effect), "sysVersion": version}
-            version = self._write(jos.ASC_RECEIVE, params, effect) or str(int(version) + 1)
         return self._write(
             jos.ASC_CLOSE, {**base, **close_params(effect), "sysVersion": version}, effect
         )
@@ -222,21 +218,6 @@ def audit_send_params(settings: JdSettings, current: RefundCase) -> dict[str, An
         "returnDetail": s.return_address_detail,
         "returnAddressType": s.return_address_type,
         "applyDetailIdList": [int(detail_id)] if detail_id and detail_id.isdigit() else None,
-    }
-
-
-def receive_params(settings: JdSettings, effect: EffectRequest) -> dict[str, Any]:
-    """``asc.receive.register``: the goods came back; inspection words from the effect if any."""
-    return {
-        "receivePin": settings.operate_pin,
-        "receiveName": settings.operate_nick,
-        "packingState": effect.params.get("packing_state", 1),
-        "qualityState": effect.params.get("quality_state", 1),
-        "invoiceRecord": effect.params.get("invoice_record", 0),
-        "judgmentReason": effect.params.get("judgment_reason", 1),
-        "accessoryOrGift": effect.params.get("accessory_or_gift", 0),
-        "appearanceState": effect.params.get("appearance_state", 1),
-        "receiveRemark": str(effect.params.get("remark") or "退货已签收"),
     }
 
 

@@ -62,7 +62,7 @@ REFUND_STATUS: dict[str, CaseStatus] = {
     "5": CaseStatus.refunded,  # manually approved
     "6": CaseStatus.refunded,  # intercepted and refunded
     "7": CaseStatus.refunded,  # JD Logistics intercept succeeded
-    "8": CaseStatus.awaiting_seller,  # intercept failed: the seller must decide again
+    "8": CaseStatus.closed,  # intercept failed: the goods left; an after-sale order follows
     "9": CaseStatus.refunded,  # forced close with refund
     "10": CaseStatus.awaiting_seller,  # logistics follow-up: still the seller's move
     "11": CaseStatus.closed,  # the customer cancelled
@@ -275,7 +275,8 @@ def service_order_to_case(
         return _quarantine(read, shop_id, case_id, wire)
     assert unit_price is not None
     paid = unit_price * quantity
-    reason_text = read.first_text("questionTypeCid2Name", "questionTypeCid1Name", "questionDesc")
+    # The customer's own words when there are any, else the question type's name.
+    reason_text = read.first_text("questionDesc", "questionTypeCid2Name", "questionTypeCid1Name")
     canonical: dict[str, Any] = {
         "platform": PLATFORM,
         "shop_id": shop_id,
@@ -332,12 +333,16 @@ def _service_fields(read: WireReader, status_name: str) -> dict[str, str]:
     return fields
 
 
-def freight_to_return(freight: Mapping[str, Any], *, received: bool) -> ReturnLogistics | None:
-    """The customer's return waybill (``freight.view``), or None when nothing was shipped."""
-    waybill = str(freight.get("expressCode") or freight.get("waybill") or "")
+def freight_to_return(freight: Mapping[str, Any]) -> ReturnLogistics | None:
+    """The customer's return waybill (``freight.view``), or None when nothing was shipped.
+
+    ``signState`` 1 (or a ``signTime``) means the parcel reached the shop.
+    """
+    waybill = str(freight.get("expressCode") or "")
     if not waybill:
         return None
-    carrier = str(freight.get("expressCompany") or freight.get("expressName") or "") or None
+    carrier = str(freight.get("expressCompany") or "") or None
+    signed = str(freight.get("signState")) == "1" or freight.get("signTime") not in (None, "")
     return ReturnLogistics(
-        carrier=carrier, waybill=waybill, status="delivered" if received else "in_transit"
+        carrier=carrier, waybill=waybill, status="delivered" if signed else "in_transit"
     )
