@@ -17,7 +17,7 @@ mock_app = typer.Typer(
     no_args_is_help=True,
 )
 
-FAKE_MODULES: tuple[str, ...] = ("mocks.taobao.cli", "mocks.warehouse.cli")
+FAKE_MODULES: tuple[str, ...] = ("mocks.taobao.cli", "mocks.warehouse.cli", "mocks.jd.cli")
 
 
 def serve(app: object, port: int) -> None:

@@ -1,0 +1,219 @@
+"""The Starlette app of the JD fake: ``/routerjson`` plus, in test mode, the ``/__mock`` routes.
+
+Faults from the plan wrap the gateway call here so the state code stays free of them. Each
+answer carries the request id in the ``X-Request-Id`` header [I] (JD bodies have no slot for it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from mocks.jd.buyer import buyer_touch
+from mocks.jd.config import DEFAULT_TIMERS, JdShop
+from mocks.jd.gateway import Gateway, GatewayError, responce_key
+from mocks.jd.state import JdMock
+from mocks.kit.abort import AbortConnection, transport_fault
+from mocks.kit.control import control_routes, guarded, json_body
+from mocks.kit.faults import Fault
+
+MEDIA = "application/json;charset=utf-8"
+BROKEN = "##broken##"
+TRANSPORT_KINDS = frozenset({"http_status", "latency", "hang", "reset"})
+
+
+def _answer(body: dict[str, Any], request_id: str) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(text, media_type=MEDIA, headers={"X-Request-Id": request_id})
+
+
+async def merged_params(request: Request) -> dict[str, str]:
+    """Query string and form fields (urlencoded or multipart text) in one map; form wins."""
+    params = dict(request.query_params)
+    if request.method == "POST":
+        form = await request.form()
+        params.update(
+            (name, value) for name, value in form.multi_items() if not isinstance(value, UploadFile)
+        )
+    return params
+
+
+def break_first_item(body: dict[str, Any], field: str | None) -> None:
+    """``malformed_item``: damage one field of the first listed row (or the single object)."""
+    business = next(iter(body.values()))
+    payload = next((v for k, v in business.items() if k != "code"), None)
+    if not isinstance(payload, dict):
+        return
+    rows = payload.get("result") if "result" in payload else payload.get("data")
+    target = rows[0] if isinstance(rows, list) and rows else rows
+    if isinstance(target, dict):
+        default = "applyRefundSum" if "applyRefundSum" in target else "actualPayPrice"
+        target[field or default] = BROKEN
+
+
+def _named_record(mock: JdMock, params: dict[str, str]) -> str | None:
+    """The case a call is about: ``serviceId`` or ``id`` inside ``360buy_param_json``."""
+    try:
+        values = json.loads(params.get("360buy_param_json") or "{}")
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(values, dict):
+        return None
+    named = values.get("serviceId") or values.get("id")
+    return None if named is None else str(named)
+
+
+def create_app(mock: JdMock, *, test_mode: bool = True) -> Starlette:
+    """The ASGI app. Control routes under ``/__mock`` exist only when ``test_mode`` is on."""
+    gateway = Gateway(mock)
+
+    async def routerjson(request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = gateway.new_request_id()
+        params = await merged_params(request)
+        method = params.get("method")
+        with mock.lock:
+            shop = mock.shop_for_token(params.get("access_token"))
+        shop_id = shop.shop_id if shop else None
+
+        def log(outcome: str) -> None:
+            ms = (time.perf_counter() - started) * 1000
+            mock.record_request(
+                method=method, shop_id=shop_id, outcome=outcome, ms=ms, request_id=request_id
+            )
+
+        fault = mock.faults.take(method, shop_id)
+        if fault is not None:
+            early = await _before_call(fault, params, request_id)
+            if early is not None:
+                log(f"fault:{fault.kind}")
+                return early
+        try:
+            with mock.lock:
+                body = gateway.call(params, request_id)
+        except GatewayError as err:
+            log(f"error:{err.code}")
+            return _answer(err.body(), request_id)
+        if fault is None or fault.kind in TRANSPORT_KINDS | {"change_before"}:
+            log("ok" if fault is None else f"fault:{fault.kind}")
+            return _answer(body, request_id)
+        log(f"fault:{fault.kind}")
+        if fault.kind == "apply_then_drop":
+            return AbortConnection()
+        break_first_item(body, fault.text("field") or None)
+        return _answer(body, request_id)
+
+    async def _before_call(
+        fault: Fault, params: dict[str, str], request_id: str
+    ) -> Response | None:
+        if fault.kind == "platform_error":
+            ban = fault.params.get("ban_s")
+            err = GatewayError(
+                str(fault.params["code"]),
+                zh=fault.text("msg") or None,
+                ban_s=None if ban is None else int(ban),
+            )
+            return _answer(err.body(), request_id)
+        if fault.kind == "malformed_body":
+            key = responce_key(params.get("method") or "jingdong.unknown")
+            return Response(f'{{"{key}":{{"code":"0","result":{{"succ', media_type=MEDIA)
+        if fault.kind == "change_before":
+            named = _named_record(mock, params)
+            with mock.lock:
+                mock.run_timers()
+                record = (
+                    mock.applies.get(int(named)) or mock.services.get(int(named))
+                    if named and named.isdigit()
+                    else None
+                )
+                if record is not None:
+                    buyer_touch(mock, record)
+            return None
+        if fault.kind in TRANSPORT_KINDS:
+            return await transport_fault(fault)
+        return None
+
+    routes: list[BaseRoute] = [Route("/routerjson", routerjson, methods=["GET", "POST"])]
+    if test_mode:
+        routes += control_routes(mock) + jd_control_routes(mock, gateway)
+    return Starlette(routes=routes)
+
+
+def shop_json(shop: JdShop) -> dict[str, Any]:
+    return {
+        "shop_id": shop.shop_id,
+        "access_token": shop.access_token,
+        "bu_id": shop.bu_id,
+        "vender_name": shop.vender_name,
+        "token_valid": shop.token_valid,
+    }
+
+
+def _settings(body: dict[str, Any], allowed: set[str], what: str) -> dict[str, Any]:
+    unknown = set(body) - allowed
+    if unknown:
+        msg = f"{what} body has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}"
+        raise ValueError(msg)
+    return body
+
+
+def jd_control_routes(mock: JdMock, gateway: Gateway) -> list[BaseRoute]:
+    """JD extensions of the control API: shops, timers, quotas (docs/mocks.md, JD section)."""
+
+    async def list_shops(request: Request) -> Response:
+        with mock.lock:
+            shops = [shop_json(s) for s in mock.shops.values()]
+        cfg = mock.config
+        return JSONResponse({"app_key": cfg.app_key, "app_secret": cfg.app_secret, "shops": shops})
+
+    async def put_shop(request: Request) -> Response:
+        body = _settings(await json_body(request), set(shop_json(JdShop("x", "y", "z"))), "shop")
+        if not isinstance(body.get("shop_id"), str) or not body["shop_id"]:
+            raise ValueError("shop body needs a shop_id")
+        with mock.lock:
+            old = mock.shops.get(body["shop_id"])
+            fields = {**(shop_json(old) if old else {}), **body}
+            fields.setdefault("access_token", f"{mock.config.access_token}-{body['shop_id']}")
+            fields.setdefault("bu_id", str(10001 + len(mock.shops)))
+            shop = mock.add_shop(JdShop(**fields))
+        return JSONResponse(shop_json(shop))
+
+    async def set_timers(request: Request) -> Response:
+        body = _settings(await json_body(request), set(DEFAULT_TIMERS), "timers")
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in body.values()
+        ):
+            raise ValueError("timers map names to seconds > 0")
+        with mock.lock:
+            mock.config.timers.update({k: float(v) for k, v in body.items()})
+            return JSONResponse(dict(mock.config.timers))
+
+    async def set_quotas(request: Request) -> Response:
+        names = {"daily_quota", "app_qps", "method_qps", "timeout_warning_s"}
+        body = _settings(await json_body(request), names, "quotas")
+        with mock.lock:
+            for name, value in body.items():
+                if value is None and name == "timeout_warning_s":
+                    raise ValueError("timeout_warning_s cannot be switched off")
+                if value is not None and (
+                    isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
+                ):
+                    raise ValueError(f"{name} must be a number > 0 or null (off)")
+                setattr(mock.config, name, value)
+            gateway.reload_quotas()
+            return JSONResponse({n: getattr(mock.config, n) for n in sorted(names)})
+
+    table = [
+        ("/__mock/shops", list_shops, "GET"),
+        ("/__mock/shops", put_shop, "POST"),
+        ("/__mock/timers", set_timers, "POST"),
+        ("/__mock/quotas", set_quotas, "POST"),
+    ]
+    return [Route(path, guarded(fn), methods=[verb]) for path, fn, verb in table]
