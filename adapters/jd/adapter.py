@@ -16,12 +16,13 @@ from typing import Any, ClassVar
 
 import httpx
 
+from adapters._rpc.client import GatewayClient
 from adapters._rpc.errors import AlreadyInTargetState
 from adapters._rpc.fields import without_private
 from adapters._rpc.paging import decode_token, encode_token, keyset_next
 from adapters._rpc.values import format_local_time, parse_local_time
 from adapters.jd.api import JosApi
-from adapters.jd.auth import JosAuth
+from adapters.jd.auth import jos_auth
 from adapters.jd.effects import JdWrites
 from adapters.jd.mapping import (
     PRIVATE_WORDS,
@@ -53,16 +54,6 @@ class JdAdapter(PlatformAdapter):
 
     platform: ClassVar[str] = PLATFORM
     settings_model: ClassVar[type[AdapterSettings]] = JdSettings
-    capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {
-            Capability.list_cases,
-            Capability.get_case,
-            Capability.agree_refund,
-            Capability.agree_return,
-            Capability.confirm_return_and_refund,
-            Capability.refuse_refund,
-        }
-    )
     missing_capabilities: ClassVar[dict[Capability, str]] = {
         Capability.refuse_with_proof_image: (
             "JD's refusal calls (replyRefund, asc.audit.refuse) take text only: no image upload"
@@ -85,11 +76,20 @@ class JdAdapter(PlatformAdapter):
         ),
     }
 
+    # Everything the platform does not lack (each lack is declared above with its reason).
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability).difference(
+        missing_capabilities
+    )
+
     def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
         jd = _jd_settings(settings)
         super().__init__(jd, http=http, clock=clock)
         self.settings: JdSettings = jd
-        self._api = JosApi(jd, http=http, auth=self._auth(jd, clock), clock=clock)
+        secrets = (jd.app_secret.get_secret_value(), jd.access_token.get_secret_value())
+        gateway = GatewayClient(
+            jd.gateway_url, http, jos_auth(jd, clock), clock, secrets, exact_decimals=True
+        )
+        self._api = JosApi(jd, gateway)
         self._rule = AuditRule(hours=jd.refund_audit_sla_hours)
         self._families: dict[str, str] = {}
         self._writes = JdWrites(self._api, jd)
@@ -99,16 +99,7 @@ class JdAdapter(PlatformAdapter):
 
     @classmethod
     def auth_for(cls, settings: AdapterSettings) -> httpx.Auth | None:
-        return cls._auth(_jd_settings(settings), None)
-
-    @staticmethod
-    def _auth(settings: JdSettings, clock: Clock | None) -> JosAuth:
-        return JosAuth(
-            app_key=settings.app_key,
-            app_secret=settings.app_secret.get_secret_value(),
-            access_token=settings.access_token.get_secret_value(),
-            clock=clock,
-        )
+        return jos_auth(_jd_settings(settings))
 
     # ---- check ---------------------------------------------------------------------------------
 

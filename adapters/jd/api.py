@@ -12,15 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-import httpx
-
+from adapters._rpc.client import GatewayClient
 from adapters._rpc.envelope import dig, require_mapping
 from adapters._rpc.errors import PlatformFault, raise_for_fault
-from adapters._rpc.transport import Operation, post_gateway
+from adapters._rpc.transport import Operation
 from adapters.jd.auth import PARAM_JSON, param_json
 from adapters.jd.errors import JOS_ERRORS, business_fault, gateway_fault
 from adapters.jd.settings import JdSettings
-from connector.clock import Clock
 
 PLATFORM = "jd"
 
@@ -48,17 +46,9 @@ def succeeded(flag: Any) -> bool:
 class JosApi:
     """The JOS gateway for one shop."""
 
-    def __init__(
-        self, settings: JdSettings, *, http: httpx.Client, auth: httpx.Auth, clock: Clock
-    ) -> None:
+    def __init__(self, settings: JdSettings, gateway: GatewayClient) -> None:
         self._settings = settings
-        self._http = http
-        self._auth = auth
-        self._clock = clock
-        self._secrets = (
-            settings.app_secret.get_secret_value(),
-            settings.access_token.get_secret_value(),
-        )
+        self._gateway = gateway
 
     def call(
         self,
@@ -74,16 +64,7 @@ class JosApi:
         ``AlreadyInTargetState`` escapes for writes the platform reports as already done.
         """
         op = Operation(PLATFORM, method, is_write=is_write, case_id=case_id)
-        body = post_gateway(
-            self._http,
-            self._settings.gateway_url,
-            op,
-            {"method": method, PARAM_JSON: param_json(business)},
-            auth=self._auth,
-            now=self._clock.now(),
-            secrets=self._secrets,
-            exact_decimals=True,
-        )
+        body = self._gateway.post(op, {"method": method, PARAM_JSON: param_json(business)})
         context = op.context()
         rejection = body.get("error_response")
         wrapper = body.get(envelope_key(method))
@@ -112,7 +93,7 @@ class JosApi:
             operation=op.name,
             is_write=op.is_write,
             case_id=op.case_id,
-            secrets=self._secrets,
+            secrets=self._gateway.secrets,
         )
 
     def _operator(self) -> dict[str, Any]:

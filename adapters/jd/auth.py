@@ -16,6 +16,7 @@ from typing import Any
 
 from adapters._rpc.signing import SignedParamsAuth, concat_sorted, sign_concat
 from adapters._rpc.values import format_local_time
+from adapters.jd.settings import JdSettings
 from connector.clock import Clock, SystemClock
 
 PARAM_JSON = "360buy_param_json"
@@ -52,18 +53,22 @@ class JosAuth(SignedParamsAuth):
     def __init__(
         self, *, app_key: str, app_secret: str, access_token: str, clock: Clock | None = None
     ) -> None:
-        self._app_key = app_key
+        self._identity = {"app_key": app_key, "access_token": access_token, "v": API_VERSION}
         self._secret = app_secret
-        self._token = access_token
         self._clock = clock or SystemClock()
 
     def system_params(self) -> dict[str, str]:
-        return {
-            "app_key": self._app_key,
-            "access_token": self._token,
-            "timestamp": format_local_time(self._clock.now()),
-            "v": API_VERSION,
-        }
+        return {**self._identity, "timestamp": format_local_time(self._clock.now())}
 
     def signature(self, params: Mapping[str, str]) -> str:
         return jos_sign(params, self._secret)
+
+
+def jos_auth(settings: JdSettings, clock: Clock | None = None) -> JosAuth:
+    """The signing auth for one shop's settings."""
+    return JosAuth(
+        app_key=settings.app_key,
+        app_secret=settings.app_secret.get_secret_value(),
+        access_token=settings.access_token.get_secret_value(),
+        clock=clock,
+    )

@@ -23,15 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters._rpc.errors import ALREADY_DONE, ErrorRule, ErrorTable, PlatformFault
-from connector.errors import (
-    ActionForbiddenError,
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    RateLimitedError,
-    ReauthRequiredError,
-    UnavailableError,
-)
+from connector import errors as err
 
 BUSINESS = "business"
 """``PlatformFault.code`` of a failure reported inside a business object."""
@@ -72,21 +64,21 @@ _BIZ = frozenset({BUSINESS})
 JOS_ERRORS = ErrorTable(
     [
         # ---- gateway table (error_response) ----
-        ErrorRule(RateLimitedError, codes=frozenset({"2"})),
-        ErrorRule(ReauthRequiredError, codes=frozenset({"19", "12"})),
-        ErrorRule(UnavailableError, codes=frozenset({"8"})),
-        ErrorRule(InvalidRequestError, codes=frozenset({"4", "5", "7", "11", "14", "15"})),
+        ErrorRule(err.RateLimitedError, codes=frozenset({"2"})),
+        ErrorRule(err.ReauthRequiredError, codes=frozenset({"19", "12"})),
+        ErrorRule(err.UnavailableError, codes=frozenset({"8"})),
+        ErrorRule(err.InvalidRequestError, codes=frozenset({"4", "5", "7", "11", "14", "15"})),
         # Rows our fake fills in where the public copies stop (docs/mocks.md, [I]).
-        ErrorRule(ReauthRequiredError, codes=frozenset({"6", "9", "18"})),
-        ErrorRule(InvalidRequestError, codes=frozenset({"21", "66"})),
-        ErrorRule(UnavailableError, codes=frozenset({"67"})),
+        ErrorRule(err.ReauthRequiredError, codes=frozenset({"6", "9", "18"})),
+        ErrorRule(err.InvalidRequestError, codes=frozenset({"21", "66"})),
+        ErrorRule(err.UnavailableError, codes=frozenset({"67"})),
         # ---- business objects (success:false) ----
         # Codes of the fake's after-sale answers (docs/mocks.md, [I]); words below catch others.
         ErrorRule(ALREADY_DONE, codes=_BIZ, sub_code=r"^40006$", writes_only=True),
-        ErrorRule(ConflictError, codes=_BIZ, sub_code=r"^(40005|40007|10002)$"),
-        ErrorRule(NotFoundError, codes=_BIZ, sub_code=r"^(40004|10001)$"),
-        ErrorRule(ReauthRequiredError, codes=_BIZ, sub_code=r"^40003$"),
-        ErrorRule(InvalidRequestError, codes=_BIZ, sub_code=r"^(40001|40002|40008|10003)$"),
+        ErrorRule(err.ConflictError, codes=_BIZ, sub_code=r"^(40005|40007|10002)$"),
+        ErrorRule(err.NotFoundError, codes=_BIZ, sub_code=r"^(40004|10001)$"),
+        ErrorRule(err.ReauthRequiredError, codes=_BIZ, sub_code=r"^40003$"),
+        ErrorRule(err.InvalidRequestError, codes=_BIZ, sub_code=r"^(40001|40002|40008|10003)$"),
         ErrorRule(
             ALREADY_DONE,
             codes=_BIZ,
@@ -94,19 +86,19 @@ JOS_ERRORS = ErrorTable(
             writes_only=True,
         ),
         ErrorRule(ALREADY_DONE, codes=_BIZ, sub_code=r"already|repeat|duplicate", writes_only=True),
-        ErrorRule(ConflictError, codes=_BIZ, text=r"版本|sysversion|version"),
-        ErrorRule(ConflictError, codes=_BIZ, sub_code=r"version"),
-        ErrorRule(NotFoundError, codes=_BIZ, text=r"不存在|not.?exist|not.?found|查询不到"),
-        ErrorRule(NotFoundError, codes=_BIZ, sub_code=r"not.?exist|not.?found"),
-        ErrorRule(InvalidRequestError, codes=_BIZ, text=r"参数|param|必填|required"),
-        ErrorRule(ConflictError, codes=_BIZ, text=r"状态|status|state"),
-        ErrorRule(ActionForbiddenError, codes=_BIZ, writes_only=True),
-        ErrorRule(InvalidRequestError, codes=_BIZ),
+        ErrorRule(err.ConflictError, codes=_BIZ, text=r"版本|sysversion|version"),
+        ErrorRule(err.ConflictError, codes=_BIZ, sub_code=r"version"),
+        ErrorRule(err.NotFoundError, codes=_BIZ, text=r"不存在|not.?exist|not.?found|查询不到"),
+        ErrorRule(err.NotFoundError, codes=_BIZ, sub_code=r"not.?exist|not.?found"),
+        ErrorRule(err.InvalidRequestError, codes=_BIZ, text=r"参数|param|必填|required"),
+        ErrorRule(err.ConflictError, codes=_BIZ, text=r"状态|status|state"),
+        ErrorRule(err.ActionForbiddenError, codes=_BIZ, writes_only=True),
+        ErrorRule(err.InvalidRequestError, codes=_BIZ),
         # ---- gateway rows the copies of the table lost (app key, permission, QPS): by words ----
-        ErrorRule(RateLimitedError, text=r"call limit|限制|频率|流控|qps|too many"),
-        ErrorRule(ReauthRequiredError, text=r"app_?key|access_?token|permission|权限|授权"),
-        ErrorRule(UnavailableError, text=r"系统繁忙|服务异常|system (busy|error)|timeout"),
+        ErrorRule(err.RateLimitedError, text=r"call limit|限制|频率|流控|qps|too many"),
+        ErrorRule(err.ReauthRequiredError, text=r"app_?key|access_?token|permission|权限|授权"),
+        ErrorRule(err.UnavailableError, text=r"系统繁忙|服务异常|system (busy|error)|timeout"),
     ],
-    default=InvalidRequestError,
+    default=err.InvalidRequestError,
     retry_after=wait_hint,
 )

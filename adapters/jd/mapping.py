@@ -96,8 +96,11 @@ def _time(value: Any) -> datetime:
 
 
 def _buyer_id(read: WireReader) -> str:
-    """The pseudonymous per-app id; never the JD account (pin) or a name."""
-    return read.first_text("open_id_buyer", "openIdBuyer", "oaid", "xid_buyer")
+    """The pseudonymous per-app id; never the JD account (pin) or a name. Missing is a problem."""
+    found = read.first_text("open_id_buyer", "openIdBuyer", "oaid", "xid_buyer")
+    if not found:
+        read.complain("open_id_buyer", "is required but missing (also no oaid or xid_buyer)")
+    return found
 
 
 def _quarantine(read: WireReader, shop_id: str, case_id: str | None, wire: Any) -> QuarantinedCase:
@@ -115,8 +118,17 @@ def _not_an_object(shop_id: str, what: str, wire: Any) -> QuarantinedCase:
     return QuarantinedCase(platform=PLATFORM, shop_id=shop_id, problems=(problem,), raw=wire)
 
 
-def _finish(canonical: dict[str, Any], wire: Mapping[str, Any]) -> RefundCase | QuarantinedCase:
-    parsed = parse_case(canonical)
+def _assemble(
+    wire: Mapping[str, Any],
+    shop_id: str,
+    case_id: str | None,
+    order_id: str | None,
+    item: dict[str, Any],
+    facts: dict[str, Any],
+) -> RefundCase | QuarantinedCase:
+    """The canonical case from what a family mapped; still invalid -> quarantined, raw kept."""
+    identity = {"platform": PLATFORM, "shop_id": shop_id, "case_id": case_id, "order_id": order_id}
+    parsed = parse_case({**facts, **identity, "item": item})
     if isinstance(parsed, QuarantinedCase):
         return parsed.model_copy(update={"raw": without_private(wire, PRIVATE_WORDS)})
     return parsed
@@ -145,8 +157,6 @@ def refund_application_to_case(
     applied_at = read.need("applyTime", _time)
     checked_at = read.maybe("checkTime", _time)
     buyer_id = _buyer_id(read)
-    if not buyer_id:
-        read.complain("open_id_buyer", "is required but missing (also no oaid)")
     if read.problems:
         return _quarantine(read, shop_id, case_id, wire)
     assert applied_at is not None
@@ -163,17 +173,13 @@ def refund_application_to_case(
     for name in ("storeId", "partRefundType", "systemId"):
         if read.text(name):
             fields[name] = read.text(name)
-    canonical: dict[str, Any] = {
-        "platform": PLATFORM,
-        "shop_id": shop_id,
-        "case_id": case_id,
-        "order_id": order_id,
-        "item": {
-            "sku": read.first_text("skuId", "wareId") or f"order-{order_id}",
-            "title": read.first_text("wareName", "skuName"),
-            "quantity": 1,
-            "price": amount,
-        },
+    item = {
+        "sku": read.first_text("skuId", "wareId") or f"order-{order_id}",
+        "title": read.first_text("wareName", "skuName"),
+        "quantity": 1,
+        "price": amount,
+    }
+    facts: dict[str, Any] = {
         "type": CaseType.refund_only,
         "reason": jd_reason(reason_text),
         "reason_text": reason_text,
@@ -188,7 +194,7 @@ def refund_application_to_case(
         "version": refund_application_version(wire),
         "platform_fields": fields,
     }
-    return _finish(canonical, wire)
+    return _assemble(wire, shop_id, case_id, order_id, item, facts)
 
 
 # ---- service orders ---------------------------------------------------------------------------
@@ -269,25 +275,19 @@ def service_order_to_case(
     status = read.need("serviceStatusName", lambda name: service_status(str(name), case_type))
     sku = read.need("skuId", as_id)
     buyer_id = _buyer_id(read)
-    if not buyer_id:
-        read.complain("oaid", "is required but missing (also no open_id_buyer)")
     if read.problems:
         return _quarantine(read, shop_id, case_id, wire)
     assert unit_price is not None
     paid = unit_price * quantity
     # The customer's own words when there are any, else the question type's name.
     reason_text = read.first_text("questionDesc", "questionTypeCid2Name", "questionTypeCid1Name")
-    canonical: dict[str, Any] = {
-        "platform": PLATFORM,
-        "shop_id": shop_id,
-        "case_id": case_id,
-        "order_id": order_id,
-        "item": {
-            "sku": sku,
-            "title": read.text("wareName"),
-            "quantity": quantity,
-            "price": unit_price,
-        },
+    item = {
+        "sku": sku,
+        "title": read.text("wareName"),
+        "quantity": quantity,
+        "price": unit_price,
+    }
+    facts: dict[str, Any] = {
         "type": case_type,
         "reason": jd_reason(
             read.text("questionTypeCid2Name"),
@@ -307,7 +307,7 @@ def service_order_to_case(
         "version": version,
         "platform_fields": _service_fields(read, status_name),
     }
-    return _finish(canonical, wire)
+    return _assemble(wire, shop_id, case_id, order_id, item, facts)
 
 
 def _service_fields(read: WireReader, status_name: str) -> dict[str, str]:

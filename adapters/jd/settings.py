@@ -17,11 +17,11 @@ DEFAULT_GATEWAY = "https://api.jd.com"
 class JdSettings(AdapterSettings):
     """The JOS application, the seller's token, the operator and the shop's return address."""
 
+    access_token: SecretStr = Field(description="the seller's OAuth access_token")
+    app_secret: SecretStr
+    app_key: str = Field(min_length=1)
     base_url: str = DEFAULT_GATEWAY
     gateway_path: str = "/routerjson"
-    app_key: str = Field(min_length=1)
-    app_secret: SecretStr
-    access_token: SecretStr = Field(description="the seller's OAuth access_token")
 
     # Operator fields required on every jingdong.asc.* call (platform-apis.md §2.4).
     bu_id: str = Field(min_length=1, description="the merchant id (buId)")

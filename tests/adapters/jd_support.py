@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -54,8 +55,13 @@ def business(request: httpx.Request) -> dict[str, Any]:
 
 def answer(method: str, result_key: str, result: dict[str, Any]) -> httpx.Response:
     """A JOS success body: ``{"<method>_responce": {"code": "0", result_key: result}}``."""
-    key = method.replace(".", "_") + "_responce"
-    return httpx.Response(200, json={key: {"code": "0", result_key: result}})
+    return answer_text(method, result_key, _dumps(result))
+
+
+def _dumps(value: Any) -> str:
+    """JSON with each ``Decimal`` written as the plain number JD sends (``12345.6``)."""
+    text = json.dumps(value, ensure_ascii=False, default=lambda d: f"@@{d}@@")
+    return text.replace('"@@', "").replace('@@"', "")
 
 
 def answer_text(method: str, result_key: str, result_json: str) -> httpx.Response:
@@ -97,8 +103,8 @@ def service_brief(**overrides: Any) -> dict[str, Any]:
         "customerExpect": 10,
         "serviceStatus": 10,
         "serviceStatusName": "待审核",
-        "applyTime": 1762909200000,  # 2026-11-12 09:00:00 +08:00
-        "updateTime": 1762911000000,  # 2026-11-12 09:30:00 +08:00
+        "applyTime": 1794445200000,  # 2026-11-12 09:00:00 +08:00
+        "updateTime": 1794447000000,  # 2026-11-12 09:30:00 +08:00
         "sysVersion": 3,
         "customerPin": "jd_buyer_pin",
         "customerName": "张三",
@@ -108,8 +114,8 @@ def service_brief(**overrides: Any) -> dict[str, Any]:
         "skuId": 100000001,
         "wareName": "kettle",
         "serviceCount": 1,
-        "actualPayPrice": 12345.6,
-        "refundAmount": 0.01,
+        "actualPayPrice": Decimal("12345.6"),
+        "refundAmount": Decimal("0.01"),
         "questionTypeCid1": 2,
         "questionTypeCid1Name": "商品问题",
         "questionTypeCid2": 201,
@@ -120,17 +126,24 @@ def service_brief(**overrides: Any) -> dict[str, Any]:
     return brief
 
 
-def effect(kind: EffectKind, **overrides: Any) -> EffectRequest:
-    values: dict[str, Any] = {
-        "key": "k1",
-        "kind": kind,
-        "platform": "jd",
-        "shop_id": "jd1",
-        "case_id": "30001",
-        "order_id": "290000000001",
-        "version": "0",
-        "platform_fields": {"family": "refund_application"},
-        "params": {},
-    }
-    values.update(overrides)
-    return EffectRequest(**values)
+def effect(
+    kind: EffectKind,
+    *,
+    case_id: str = "30001",
+    order_id: str = "290000000001",
+    version: str = "0",
+    family: str = "refund_application",
+    params: dict[str, Any] | None = None,
+) -> EffectRequest:
+    """An effect on the default refund application (or any case of either family)."""
+    return EffectRequest(
+        key=f"key-{case_id}-{kind}",
+        kind=kind,
+        platform="jd",
+        shop_id="jd1",
+        case_id=case_id,
+        order_id=order_id,
+        version=version,
+        platform_fields={"family": family},
+        params=params or {},
+    )

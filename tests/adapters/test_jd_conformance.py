@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+from jd_support import jd_settings
 
 from adapters.jd import JdAdapter, JdSettings
 from connector.effects import EffectKind
@@ -33,19 +34,9 @@ def conformance_settings(base_url: str, shop_id: str, **overrides: Any) -> JdSet
         "app_secret": APP_SECRET,
         "access_token": f"{TOKEN}-{shop_id}",
         "bu_id": BU_ID,
-        "operate_pin": "conformance_ops",
-        "operate_nick": "售后机器人",
         "page_size": 5,
-        "refuse_question_type_cid1": 9,
-        "return_contact_name": "Shop Returns",
-        "return_contact_tel": "010-12345678",
-        "return_province": 1,
-        "return_city": 72,
-        "return_county": 2819,
-        "return_address_detail": "1 Warehouse Rd",
-        **overrides,
     }
-    return JdSettings(**values)
+    return jd_settings(**{**values, **overrides})
 
 
 def serve_jd() -> Iterator[FakeEndpoint]:
