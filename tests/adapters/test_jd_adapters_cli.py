@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from importlib.metadata import EntryPoint, EntryPoints
+from importlib.metadata import EntryPoint, EntryPoints, entry_points
 
 import pytest
 from typer.testing import CliRunner
@@ -42,12 +42,10 @@ def test_table_names_each_missing_capability_with_its_reason() -> None:
 
 
 def _with_extra(monkeypatch: pytest.MonkeyPatch, *extra: EntryPoint) -> None:
-    real = registry.entry_points
-
     def fake(*, group: str) -> EntryPoints:
-        return EntryPoints((*real(group=group), *extra))
+        return EntryPoints((*entry_points(group=group), *extra))
 
-    monkeypatch.setattr(registry, "entry_points", fake)
+    monkeypatch.setattr("connector.registry.entry_points", fake)
 
 
 def test_a_broken_plugin_is_listed_with_its_error_not_a_traceback(
