@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from mocks.jd.buyer import buyer_touch
 from mocks.jd.config import DEFAULT_TIMERS, JdShop
-from mocks.jd.gateway import Gateway, GatewayError, responce_key
+from mocks.jd.gateway import Gateway, GatewayError, Quotas, responce_key
 from mocks.jd.state import JdMock
 from mocks.kit.abort import AbortConnection, transport_fault
 from mocks.kit.control import control_routes, guarded, json_body
@@ -147,13 +149,8 @@ def create_app(mock: JdMock, *, test_mode: bool = True) -> Starlette:
 
 
 def shop_json(shop: JdShop) -> dict[str, Any]:
-    return {
-        "shop_id": shop.shop_id,
-        "access_token": shop.access_token,
-        "bu_id": shop.bu_id,
-        "vender_name": shop.vender_name,
-        "token_valid": shop.token_valid,
-    }
+    """A shop as the control API shows it: every ``JdShop`` field under its own name."""
+    return asdict(shop)
 
 
 def _settings(body: dict[str, Any], allowed: set[str], what: str) -> dict[str, Any]:
@@ -174,15 +171,17 @@ def jd_control_routes(mock: JdMock, gateway: Gateway) -> list[BaseRoute]:
         return JSONResponse({"app_key": cfg.app_key, "app_secret": cfg.app_secret, "shops": shops})
 
     async def put_shop(request: Request) -> Response:
-        body = _settings(await json_body(request), set(shop_json(JdShop("x", "y", "z"))), "shop")
+        body = _settings(
+            await json_body(request), {f.name for f in dataclass_fields(JdShop)}, "shop"
+        )
         if not isinstance(body.get("shop_id"), str) or not body["shop_id"]:
             raise ValueError("shop body needs a shop_id")
         with mock.lock:
             old = mock.shops.get(body["shop_id"])
-            fields = {**(shop_json(old) if old else {}), **body}
-            fields.setdefault("access_token", f"{mock.config.access_token}-{body['shop_id']}")
-            fields.setdefault("bu_id", str(10001 + len(mock.shops)))
-            shop = mock.add_shop(JdShop(**fields))
+            merged = {**(shop_json(old) if old else {}), **body}
+            merged.setdefault("access_token", f"{mock.config.access_token}-{body['shop_id']}")
+            merged.setdefault("bu_id", str(10001 + len(mock.shops)))
+            shop = mock.add_shop(JdShop(**merged))
         return JSONResponse(shop_json(shop))
 
     async def set_timers(request: Request) -> Response:
@@ -207,7 +206,7 @@ def jd_control_routes(mock: JdMock, gateway: Gateway) -> list[BaseRoute]:
                 ):
                     raise ValueError(f"{name} must be a number > 0 or null (off)")
                 setattr(mock.config, name, value)
-            gateway.reload_quotas()
+            gateway.quotas = Quotas(mock)
             return JSONResponse({n: getattr(mock.config, n) for n in sorted(names)})
 
     table = [

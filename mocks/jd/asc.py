@@ -405,6 +405,23 @@ def _writable(
     return so, pin, nick
 
 
+def _seller_change(
+    call: Call, so: ServiceOrder, effect: str, status: int, note: str | None = None
+) -> None:
+    """Apply a seller write; the ledger key is the sysVersion the write carried."""
+    carried = f"sysVersion:{so.sys_version}"
+    call.mock.service_change(
+        so,
+        call.now,
+        actor="seller",
+        effect=effect,
+        status=status,
+        request_id=call.request_id,
+        key=carried,
+        note=note,
+    )
+
+
 def _written(so: ServiceOrder) -> dict[str, Any]:
     return _result(
         {"serviceId": so.service_id, "sysVersion": so.sys_version, "serviceStatus": so.status}
@@ -418,16 +435,7 @@ def audit_refuse(call: Call) -> dict[str, Any]:
     so, pin, nick = _writable(call, {c.REFUSED}, {c.PENDING_AUDIT})
     so.approve_pin, so.approve_name, so.approve_time = pin, nick, call.now
     so.approve_notes, so.approve_result = notes, 0
-    call.mock.service_change(
-        so,
-        call.now,
-        actor="seller",
-        effect="refuse_refund",
-        status=c.REFUSED,
-        request_id=call.request_id,
-        key=f"sysVersion:{so.sys_version}",
-        note=f"审核拒绝：{notes}",
-    )
+    _seller_change(call, so, "refuse_refund", c.REFUSED, f"审核拒绝：{notes}")
     return _written(so)
 
 
@@ -439,16 +447,7 @@ def _approve(call: Call, way: str) -> dict[str, Any]:
         )
     so.approve_pin, so.approve_name, so.approve_time = pin, nick, call.now
     so.approve_notes, so.approve_result = call.args.text("approveNotes"), 1
-    call.mock.service_change(
-        so,
-        call.now,
-        actor="seller",
-        effect="agree_return",
-        status=APPROVE_TARGET[way],
-        request_id=call.request_id,
-        key=f"sysVersion:{so.sys_version}",
-        note=f"审核通过（{way}）",
-    )
+    _seller_change(call, so, "agree_return", APPROVE_TARGET[way], f"审核通过（{way}）")
     return _written(so)
 
 
@@ -471,16 +470,7 @@ def receive_register(call: Call) -> dict[str, Any]:
     )
     so.receive_time = call.now
     so.quality_state = {1: "完好", 2: "轻微瑕疵", 3: "损坏"}[quality or 1]
-    call.mock.service_change(
-        so,
-        call.now,
-        actor="seller",
-        effect="register_receipt",
-        status=c.AWAIT_PROCESS,
-        request_id=call.request_id,
-        key=f"sysVersion:{so.sys_version}",
-        note=f"拆包登记：{so.quality_state}",
-    )
+    _seller_change(call, so, "register_receipt", c.AWAIT_PROCESS, f"拆包登记：{so.quality_state}")
     return _written(so)
 
 
@@ -510,31 +500,14 @@ def process_close(call: Call) -> dict[str, Any]:
         )
     else:
         so.process_time = call.now
-        call.mock.service_change(
-            so,
-            call.now,
-            actor="seller",
-            effect="complete_service",
-            status=c.COMPLETED,
-            request_id=call.request_id,
-            key=key,
-        )
+        _seller_change(call, so, "complete_service", c.COMPLETED)
     return _written(so)
 
 
 def common_cancel(call: Call) -> dict[str, Any]:
     notes = call.args.text("approveNotes", required=True, max_len=200)
     so, _, _ = _writable(call, {c.CANCELLED}, {c.PENDING_AUDIT, *c.AWAITING_RETURN})
-    call.mock.service_change(
-        so,
-        call.now,
-        actor="seller",
-        effect="cancel_service",
-        status=c.CANCELLED,
-        request_id=call.request_id,
-        key=f"sysVersion:{so.sys_version}",
-        note=f"商家取消：{notes}",
-    )
+    _seller_change(call, so, "cancel_service", c.CANCELLED, f"商家取消：{notes}")
     return _written(so)
 
 

@@ -160,11 +160,10 @@ def add_evidence(mock: JdMock, so: ServiceOrder, body: JsonDict, now: datetime) 
 
 def decide_dispute(mock: JdMock, so: ServiceOrder, body: JsonDict, now: datetime) -> None:
     _require(so, {c.JD_INTERVENING}, "have a dispute decided")
-    outcome = body.get("outcome")
-    if outcome not in {"buyer", "seller"}:
-        msg = "outcome must be buyer or seller"
-        raise ValueError(msg)
-    so.dispute_outcome = str(outcome)
+    winner = {"buyer": "buyer", "seller": "seller"}.get(str(body.get("outcome")))
+    if winner is None:
+        raise ValueError("decide_dispute needs outcome buyer or seller")
+    so.dispute_outcome = winner
     mock.settle_dispute(so, now)
 
 

@@ -34,11 +34,14 @@ class Order:
 
     order_id: int
     shop_id: str
-    paid_fen: int
-    shipped: bool
-    created: datetime
-    parcel: Parcel | None = None
+    paid_fen: int = 0
+    created: datetime | None = None
+    parcel: Parcel | None = None  # None until the seller ships
     warehouse_state: str | None = None
+
+    @property
+    def shipped(self) -> bool:
+        return self.parcel is not None
 
 
 @dataclass

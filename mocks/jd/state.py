@@ -176,7 +176,6 @@ class JdMock(FakePlatform):
             order_id=ORDER_ID_BASE + serial,
             shop_id=spec.shop_id,
             paid_fen=spec.paid_amount,
-            shipped=parcel is not None,
             created=created - timedelta(days=3 if parcel else 1),
             parcel=parcel,
             warehouse_state=spec.warehouse_state,

@@ -105,6 +105,17 @@ class MockClock:
         """True when the control API moved an own clock away from wall time."""
         return self._own is not None and (self._own.frozen or self._own.offset_s != 0)
 
+    def client_time_ok(self, sent: datetime, skew_s: float) -> bool:
+        """Is a client's request time within ``skew_s`` of platform time?
+
+        [I] Once the control API has moved an own clock away from wall time, a time close to
+        wall time is accepted too, so a client on the wall clock keeps working.
+        """
+        candidates = [self.now()]
+        if self.runs_ahead_of_wall:
+            candidates.append(datetime.now(UTC))
+        return min(abs((sent - ref).total_seconds()) for ref in candidates) <= skew_s
+
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
             msg = "advance_s must be >= 0: platform time never goes backwards"

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from connector.clock import FakeClock
+from connector.testing.mock_control import MockControl
 from mocks.jd import JdConfig, JdMock, create_app
 from mocks.kit.server import BackgroundServer
 
@@ -42,15 +43,13 @@ class Jos:
     def params(
         self, method: str, business: dict[str, Any] | None = None, **system: str
     ) -> dict[str, str]:
-        params = {
-            "method": method,
-            "app_key": self.app_key,
-            "access_token": self.token,
-            "timestamp": self.clock.now().astimezone(GMT8).strftime("%Y-%m-%d %H:%M:%S"),
-            "v": "2.0",
-            "360buy_param_json": json.dumps(business or {}, ensure_ascii=False, sort_keys=True),
-        }
-        params.update(system)
+        """Signed system params; ``system`` overrides or adds (e.g. ``format``)."""
+        now = self.clock.now().astimezone(GMT8)
+        params = {"method": method, "app_key": self.app_key, "access_token": self.token}
+        params["v"] = "2.0"
+        params["timestamp"] = now.strftime("%Y-%m-%d %H:%M:%S")
+        params["360buy_param_json"] = json.dumps(business or {}, ensure_ascii=False, sort_keys=True)
+        params |= system
         params["sign"] = jos_sign(params, self.secret)
         return params
 
@@ -94,39 +93,36 @@ class Jos:
 
 
 class JdFake:
-    """The mock, its URL, a control client and a signed JOS client."""
+    """The mock, its URL, the shared control client and a signed JOS client."""
 
-    def __init__(self, mock: JdMock, url: str, clock: FakeClock) -> None:
-        self.mock, self.url, self.clock = mock, url, clock
+    def __init__(self, mock: JdMock, url: str, clock: FakeClock, control: MockControl) -> None:
+        self.mock, self.url, self.clock, self.mc = mock, url, clock, control
         self.http = httpx.Client(base_url=url, timeout=10)
         self.jos = Jos(self.http, clock)
 
     def control(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-        response = self.http.request(method, f"/__mock{path}", json=body)
-        assert response.status_code == status, response.text
-        return response.json()
+        """A raw control call whose HTTP status must be ``status`` (to test 400/404 answers)."""
+        answer = self.http.request(method, "/__mock" + path, json=body)
+        assert answer.status_code == status, answer.text
+        return answer.json()
 
     def cases(self, *specs: dict[str, Any]) -> list[str]:
-        full = [{"shop_id": "jd-shop", **spec} for spec in specs]
-        ids: list[str] = self.control("POST", "/cases", {"cases": full})["case_ids"]
-        return ids
+        return self.mc.seed([{"shop_id": "jd-shop", **spec} for spec in specs])
 
     def case(self, **spec: Any) -> str:
         (case_id,) = self.cases(spec)
         return case_id
 
     def view(self, case_id: str) -> dict[str, Any]:
-        view: dict[str, Any] = self.control("GET", f"/cases/{case_id}")
-        return view
+        return self.mc.case(case_id)
 
     def ledger(self, since: int = 0) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = self.control("GET", f"/ledger?since={since}")["entries"]
-        return entries
+        return self.mc.ledger(since)[0]
 
     def advance(self, seconds: float) -> list[dict[str, Any]]:
-        acts: list[dict[str, Any]] = self.control("POST", "/clock", {"advance_s": seconds})[
-            "auto_acts"
-        ]
+        """Move platform time; the timers' auto-acts."""
+        moved = self.control("POST", "/clock", {"advance_s": seconds})
+        acts: list[dict[str, Any]] = moved["auto_acts"]
         return acts
 
     def service(self, case_id: str) -> dict[str, Any]:
@@ -143,8 +139,10 @@ class JdFake:
 
 
 def start_jd(clock: FakeClock, config: JdConfig | None = None) -> Iterator[JdFake]:
+    """A JD fake in test mode on a free loopback port for the duration of the generator."""
     mock = JdMock(config or JdConfig(), clock=clock)
-    with BackgroundServer(create_app(mock, test_mode=True)) as url:
-        fake = JdFake(mock, url, clock)
-        yield fake
-        fake.http.close()
+    server = BackgroundServer(create_app(mock, test_mode=True))
+    with server as url, MockControl(url) as control:
+        fake = JdFake(mock, url, clock, control)
+        with fake.http:
+            yield fake
