@@ -32,8 +32,11 @@ class DaemonSettings(_Section):
     reconcile_interval_s: float = Field(default=900.0, gt=0, description="full re-listing")
     sweep_interval_s: float = Field(default=15.0, gt=0, le=30, description="deadline sweeper")
     relay_interval_s: float = Field(default=1.0, gt=0, description="outbox relay tick")
-    relay_concurrency: int = Field(default=8, ge=1, le=64, description="sends at once in total")
-    per_shop_concurrency: int = Field(default=2, ge=1, le=16, description="sends at once per shop")
+    intake_concurrency: int = Field(
+        default=16, ge=1, le=64, description="case fetches at once in total (quota still applies)"
+    )
+    relay_concurrency: int = Field(default=16, ge=1, le=64, description="sends at once in total")
+    per_shop_concurrency: int = Field(default=8, ge=1, le=16, description="sends at once per shop")
     http_timeout_s: float = Field(default=10.0, gt=0, description="per platform call")
     retry_attempts: int = Field(default=3, ge=1, le=10, description="in-call attempts")
     retry_max_wait_s: float = Field(default=8.0, gt=0, description="longest in-call backoff")
@@ -150,7 +153,10 @@ def load_settings(path: Path | str) -> ConnectorSettings:
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(first["msg"] + more, field=field, source=source) from None
     base = Path(path).resolve().parent
-    return settings.model_copy(update={"shops": [_resolve(s, base) for s in settings.shops]})
+    update: dict[str, Any] = {"shops": [_resolve(s, base) for s in settings.shops]}
+    if settings.policy is not None and not settings.policy.is_absolute():
+        update["policy"] = base / settings.policy  # relative to the file, like a shop's policy
+    return settings.model_copy(update=update)
 
 
 def _resolve(shop: ShopSettings, base: Path) -> ShopSettings:

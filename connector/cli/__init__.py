@@ -20,6 +20,8 @@ _COMMAND_MODULES = (
     "connector.cli.mock_cmd",
     "connector.cli.audit_cmd",
     "connector.cli.adapters_cmd",
+    "connector.cli.daemon_cmd",
+    "connector.cli.demo_cmd",
     "connector.cli.ops_cmd",
 )
 

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,13 +48,19 @@ from connector.models import (
     Warehouse,
     WarehouseState,
 )
-from connector.policy import APPROVING_ACTIONS, Action, Decision, decide
-from connector.policy.decision import DaemonNote
+from connector.policy import (
+    APPROVING_ACTIONS,
+    Action,
+    DaemonNote,
+    Decision,
+    decide,
+    decide_for_person,
+)
 from connector.retrying import make_retrying
 from connector.store import CaseKey, CaseRecord, CaseState, EffectRecord, Store
 
 from .health import ShopHealth
-from .planner import plan
+from .planner import next_review, plan
 
 if TYPE_CHECKING:
     from connector.clock import Clock
@@ -79,6 +85,18 @@ TARGET_STATUSES: dict[EffectKind, frozenset[CaseStatus]] = {
     ),
     EffectKind.refuse_refund: frozenset({CaseStatus.refused, CaseStatus.in_dispute}),
 }
+
+
+_Fetched = tuple[RefundCase, Any] | QuarantinedCase | None
+"""One fetched case with its raw listing, a case to quarantine, or None (gone meanwhile)."""
+
+
+@dataclass
+class _PageFetch:
+    """One listed page whose cases are being fetched on the intake pool."""
+
+    quarantined: list[QuarantinedCase]
+    futures: list[Future[_Fetched]]
 
 
 @dataclass
@@ -121,9 +139,13 @@ class Daemon:
         self._pool = ThreadPoolExecutor(
             max_workers=settings.relay_concurrency, thread_name_prefix="relay"
         )
+        self._intake_pool = ThreadPoolExecutor(
+            max_workers=settings.intake_concurrency, thread_name_prefix="intake"
+        )
         self._shop_slots = {
             key: threading.BoundedSemaphore(settings.per_shop_concurrency) for key in self.shops
         }
+        self._poll_locks = {key: threading.Lock() for key in self.shops}
         self._case_locks: dict[CaseKey, threading.Lock] = {}
         self._case_locks_guard = threading.Lock()
         self.health = {key: ShopHealth(platform=key[0], shop_id=key[1]) for key in self.shops}
@@ -131,19 +153,19 @@ class Daemon:
     # -- plumbing -----------------------------------------------------------------------------
 
     def close(self) -> None:
+        self._intake_pool.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
         for shop in self.shops.values():
             shop.close()
 
     def _call(self, shop: ShopRuntime, fn: Callable[[], T]) -> T:
-        """One platform call: wait for quota, retry transient blips in-call, report health."""
+        """One adapter operation: retry transient blips in-call, report health.
 
-        def attempt() -> T:
-            self.quota.acquire(shop.quota_key)
-            return fn()
-
+        The quota is taken per HTTP request by the shop's client (see ``runtime.build_daemon``),
+        not here: one adapter operation such as ``get_case`` makes several platform calls.
+        """
         try:
-            result = self._retrying(attempt)
+            result = self._retrying(fn)
         except (RetryableError, ReauthRequiredError) as exc:
             self.health[shop.key].failed(exc)
             raise
@@ -162,6 +184,10 @@ class Daemon:
         Each page's cases are fetched whole, enriched and written in one unit of work; the
         high-water mark advances only when every page of the window is committed.
         """
+        with self._poll_locks[shop.key]:
+            return self._poll_locked(shop, full=full)
+
+    def _poll_locked(self, shop: ShopRuntime, *, full: bool) -> StepCounts:
         counts = StepCounts()
         now = self.clock.now()
         record = self.store.get_shop(shop.platform, shop.shop_id)
@@ -173,19 +199,36 @@ class Daemon:
         window = SyncWindow(start=start, end=now)
         page_token: str | None = None
         pages = 0
+        # Pipelined: while one page's cases are fetched on the intake pool, the next page is
+        # listed and its fetches queued behind them, so the quota never idles at a page boundary.
+        # Pages are still committed strictly in order.
+        pending: _PageFetch | None = None
         while True:
-            page = self._list_page(shop, window, page_token)
+            try:
+                page = self._list_page(shop, window, page_token)
+            except BaseException:
+                if pending is not None:
+                    self._commit_page(pending, counts)
+                raise
             pages += 1
-            self._ingest_page(shop, page, counts, refetch_all=full)
-            crash_point("intake.page_committed")
+            fetch = self._start_fetches(shop, page, counts, refetch_all=full)
+            if pending is not None:
+                self._commit_page(pending, counts)
+                crash_point("intake.page_committed")
+            pending = fetch
             page_token = page.next_page
             if page_token is None or pages > 10_000:
                 break
+        if pending is not None:
+            self._commit_page(pending, counts)
+            crash_point("intake.page_committed")
         lag = max((self.clock.now() - window.end).total_seconds(), 0.0)
         with self.store.unit_of_work():
-            self.store.advance_cursor(
-                shop.platform, shop.shop_id, cursor=None, high_water_at=window.end
-            )
+            latest = self.store.get_shop(shop.platform, shop.shop_id)
+            mark = window.end
+            if latest is not None and latest.high_water_at is not None:
+                mark = max(mark, latest.high_water_at)
+            self.store.advance_cursor(shop.platform, shop.shop_id, cursor=None, high_water_at=mark)
             self.store.record_poll(shop.platform, shop.shop_id, lag_s=lag)
             if full:
                 self.store.record_full_reconciliation(shop.platform, shop.shop_id)
@@ -195,11 +238,11 @@ class Daemon:
     def _list_page(self, shop: ShopRuntime, window: SyncWindow, token: str | None) -> CasePage:
         return self._call(shop, lambda: shop.adapter.list_cases(window, token))
 
-    def _ingest_page(
+    def _start_fetches(
         self, shop: ShopRuntime, page: CasePage, counts: StepCounts, *, refetch_all: bool
-    ) -> None:
-        fetched: list[tuple[RefundCase, Any]] = []
-        quarantined: list[QuarantinedCase] = list(page.quarantined)
+    ) -> _PageFetch:
+        """Queue a fetch (get_case + enrichment) for every listed case that changed."""
+        futures: list[Future[_Fetched]] = []
         for index, listed in enumerate(page.cases):
             counts.seen += 1
             stored = self.store.get_case(listed.key)
@@ -211,22 +254,35 @@ class Daemon:
             ):
                 continue
             raw = page.raw[index] if index < len(page.raw) else None
-            try:
-                full = self._fetch_case(shop, listed)
-            except NotFoundError:
-                continue
-            except NeedsHumanError as exc:
-                quarantined.append(
-                    QuarantinedCase(
-                        platform=shop.platform,
-                        shop_id=shop.shop_id,
-                        case_id=listed.case_id,
-                        problems=(_problem(exc),),
-                        raw=raw,
-                    )
-                )
-                continue
-            fetched.append((self._enrich(shop, full), raw))
+            futures.append(self._intake_pool.submit(self._fetch_one, shop, listed, raw))
+        return _PageFetch(quarantined=list(page.quarantined), futures=futures)
+
+    def _fetch_one(self, shop: ShopRuntime, listed: RefundCase, raw: Any) -> _Fetched:
+        try:
+            full = self._fetch_case(shop, listed)
+        except NotFoundError:
+            return None
+        except NeedsHumanError as exc:
+            return QuarantinedCase(
+                platform=shop.platform,
+                shop_id=shop.shop_id,
+                case_id=listed.case_id,
+                problems=(_problem(exc),),
+                raw=raw,
+            )
+        return self._enrich(shop, full), raw
+
+    def _commit_page(self, fetch: _PageFetch, counts: StepCounts) -> None:
+        """Wait for every fetch of the page, then write the page in one unit of work."""
+        wait(fetch.futures)
+        fetched: list[tuple[RefundCase, Any]] = []
+        quarantined = list(fetch.quarantined)
+        for future in fetch.futures:
+            result = future.result()  # a fetch that failed fails the page, as a serial one did
+            if isinstance(result, QuarantinedCase):
+                quarantined.append(result)
+            elif result is not None:
+                fetched.append(result)
         with self.store.unit_of_work():
             for item in quarantined:
                 self.store.quarantine(item)
@@ -320,6 +376,11 @@ class Daemon:
         now = self.clock.now()
         case = record.case
         decision = decide(case, shop.policy, now)
+        refused = self._refused_at_this_version(record)
+        if refused is not None and decision.action not in (Action.none, Action.human):
+            decision = decide_for_person(
+                case, shop.policy, now, rule_id=decision.rule_id, note=refused
+            )
         decision = self._cap_to_refundable(case, decision)
         steps = plan(case, decision, shop.policy, now, shop.templates)
         effects = [
@@ -341,8 +402,6 @@ class Daemon:
                     "guard": decision.guard,
                     "deadline_fallback": decision.deadline_fallback,
                     "left_to_platform": decision.left_to_platform,
-                    "trace_en": decision.trace_lines("en"),
-                    "trace_zh": decision.trace_lines("zh"),
                 },
                 trace=[step.model_dump(mode="json") for step in decision.trace],
                 effects=effects,
@@ -375,6 +434,17 @@ class Daemon:
                 )
         crash_point("decide.committed")
         return decision
+
+    def _refused_at_this_version(self, record: CaseRecord) -> DaemonNote | None:
+        """The platform refused an effect decided on this very version: a person owns it now."""
+        for effect in self.store.effects_of_case(record.key):
+            if effect.status is EffectStatus.failed and effect.decided_version == record.version:
+                reason = effect.last_error or "refused"
+                return DaemonNote(
+                    text_en=f"the platform refused {effect.kind}: {reason}; a person decides",
+                    text_zh=f"平台拒绝了 {effect.kind}：{reason}；转人工处理",
+                )
+        return None
 
     def _cap_to_refundable(self, case: RefundCase, decision: Decision) -> Decision:
         """Never approve more than paid less what was already refunded on the same order."""
@@ -623,11 +693,17 @@ class Daemon:
             self.store.supersede_open_effects(
                 effect.case_key, reason=f"an earlier effect failed: {effect.kind}"
             )
+            shop = self.shops.get((effect.platform, effect.shop_id))
+            review_at = (
+                next_review(record.case, shop.policy, self.clock.now())
+                if shop is not None
+                else record.guard_at
+            )
             self.store.set_case_state(
                 effect.case_key,
                 CaseState.queued_for_human,
                 reason=f"{effect.kind} refused by the platform: {_safe(exc)}",
-                next_review_at=record.guard_at,
+                next_review_at=review_at or self.clock.now(),
             )
 
     def _on_retryable(

@@ -73,6 +73,13 @@ def _policy_for(shop: ShopSettings, default: Policy, cache: dict[Path, Policy]) 
     return cache[shop.policy]
 
 
+def _quota_hook(quota: QuotaGate, key: str) -> Callable[[httpx.Request], None]:
+    def take_quota(_request: httpx.Request) -> None:
+        quota.acquire(key)
+
+    return take_quota
+
+
 def build_daemon(
     config: ConnectorSettings,
     *,
@@ -91,15 +98,21 @@ def build_daemon(
     for index, shop in enumerate(config.shops):
         cls = adapter_class(shop.platform)
         adapter_settings = validate_shop_settings(shop, index, cls.settings_model)
+        daemon = config.daemon
         http = make_client(
             adapter_settings.base_url,
-            timeout_s=config.daemon.http_timeout_s,
+            timeout_s=daemon.http_timeout_s,
             auth=cls.auth_for(adapter_settings),
-            max_connections=max(config.daemon.per_shop_concurrency * 2, 4),
+            # Enough connections for every intake and relay worker: a worker holding a quota
+            # slot should not then queue for a connection.
+            max_connections=max(daemon.intake_concurrency + daemon.per_shop_concurrency, 4),
         )
         app_key = str(getattr(adapter_settings, "app_key", shop.shop_id))
         quota_key = f"{shop.platform}:{app_key}"
         quota.configure(quota_key, shop.quota.calls_per_second)
+        # The quota counts HTTP requests, so it is taken per request (retries included), not
+        # per adapter operation: get_case alone makes several platform calls.
+        http.event_hooks = {"request": [_quota_hook(quota, quota_key)]}
         try:
             policy = _policy_for(shop, default, cache)
         except PolicyError as exc:

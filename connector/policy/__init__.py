@@ -14,6 +14,7 @@ from connector.policy.decision import (
     Action,
     AttachKind,
     ConditionChecked,
+    DaemonNote,
     Decision,
     DecisionParameters,
     GuardApplied,
@@ -24,7 +25,12 @@ from connector.policy.decision import (
     RuleMatched,
     TraceStep,
 )
-from connector.policy.engine import decide, decide_quarantined, platform_timeout_outcome
+from connector.policy.engine import (
+    decide,
+    decide_for_person,
+    decide_quarantined,
+    platform_timeout_outcome,
+)
 from connector.policy.loader import (
     DEFAULT_POLICY_SOURCE,
     load_default_policy,
@@ -41,6 +47,7 @@ __all__ = [
     "Action",
     "AttachKind",
     "ConditionChecked",
+    "DaemonNote",
     "Decision",
     "DecisionParameters",
     "GuardApplied",
@@ -54,6 +61,7 @@ __all__ = [
     "ShadowWarning",
     "TraceStep",
     "decide",
+    "decide_for_person",
     "decide_quarantined",
     "find_shadowed_rules",
     "load_default_policy",

@@ -12,6 +12,7 @@ from connector.models import CaseStatus, CaseType, QuarantinedCase, RefundCase
 from connector.policy.decision import (
     Action,
     ConditionChecked,
+    DaemonNote,
     Decision,
     DecisionParameters,
     GuardApplied,
@@ -213,6 +214,34 @@ def decide_quarantined(quarantined: QuarantinedCase, policy: Policy, now: dateti
         rule_id=None,
         quarantined=True,
         trace=(Quarantined(problems=tuple(str(p) for p in quarantined.problems)),),
+        policy_version=policy.version,
+        decided_at=now,
+    )
+
+
+def decide_for_person(
+    case: RefundCase,
+    policy: Policy,
+    now: datetime,
+    *,
+    rule_id: str | None,
+    note: DaemonNote,
+) -> Decision:
+    """The platform refused what the policy decided (e.g. it forbids refusing a no-reason
+    return): a person owns the case now, and the deadline guard treats it as any human case,
+    honouring the original rule's ``on_deadline``."""
+    _require_aware(now)
+    rule = next((r for r in policy.rules if r.id == rule_id), None)
+    state = _Guarded(Action.human, DecisionParameters(escalated=True))
+    _apply_guard(case, policy, now, rule, state)
+    return Decision(
+        action=state.action,
+        parameters=state.params,
+        rule_id=rule_id,
+        guard=state.guard,
+        deadline_fallback=state.deadline_fallback,
+        left_to_platform=state.left_to_platform,
+        trace=(note, *state.steps),
         policy_version=policy.version,
         decided_at=now,
     )

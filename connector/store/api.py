@@ -411,6 +411,14 @@ class Store(Protocol):
         window: timedelta = BUYER_HISTORY_WINDOW,
     ) -> int: ...
 
+    def latest_action_counts(self) -> dict[str, int]:
+        """Cases per action of their latest decision (progress displays, the demo summary)."""
+        ...
+
+    def cases_left_to_platform(self) -> set[CaseKey]: ...
+
+    def effect_status_counts(self) -> dict[str, int]: ...
+
     def refunded_on_order(
         self, platform: str, shop_id: str, order_id: str, *, exclude_case_id: str | None = None
     ) -> int:

@@ -1358,6 +1358,29 @@ class SqliteStore:
         )
         return int(row["n"]) if row else 0
 
+    def latest_action_counts(self) -> dict[str, int]:
+        """How many cases stand at each action, by their latest decision."""
+        rows = self._rows(
+            "SELECT d.action AS action, count(*) AS n FROM decisions d JOIN ("
+            "SELECT platform, shop_id, case_id, max(id) AS id FROM decisions "
+            "GROUP BY platform, shop_id, case_id) last ON last.id = d.id GROUP BY d.action",
+            (),
+        )
+        return {str(r["action"]): int(r["n"]) for r in rows}
+
+    def cases_left_to_platform(self) -> set[CaseKey]:
+        """Cases a decision knowingly left to the platform's timeout (by the seller's rule)."""
+        rows = self._rows(
+            "SELECT DISTINCT platform, shop_id, case_id FROM decisions "
+            "WHERE json_extract(params_json, '$.left_to_platform') = 1",
+            (),
+        )
+        return {(str(r["platform"]), str(r["shop_id"]), str(r["case_id"])) for r in rows}
+
+    def effect_status_counts(self) -> dict[str, int]:
+        rows = self._rows("SELECT status, count(*) AS n FROM effects GROUP BY status", ())
+        return {str(r["status"]): int(r["n"]) for r in rows}
+
     def refunded_on_order(
         self, platform: str, shop_id: str, order_id: str, *, exclude_case_id: str | None = None
     ) -> int:

@@ -1,0 +1,46 @@
+"""`refund-connector demo`: fakes + daemon + progress on loopback; the main job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def demo(
+    cases: Annotated[int, typer.Option(min=1, max=5000, help="Cases to generate.")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the generated cases (replayable).")] = 7,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the final summary as one JSON object.")
+    ] = False,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option("--state-dir", file_okay=False, help="Where the demo's database goes."),
+    ] = None,
+) -> None:
+    """Run the Taobao and warehouse fakes and the daemon against a few hundred cases."""
+    from connector import logs
+    from connector.demo import DemoOptions, print_summary, run_demo, summary_json
+
+    logs.configure(level=40)  # errors only: the progress view is the demo's output
+    console = Console(stderr=json_out)
+    try:
+        summary = run_demo(
+            DemoOptions(cases=cases, seed=seed, state_dir=state_dir, quiet=json_out),
+            console=console,
+        )
+    except FileExistsError as exc:
+        Console(stderr=True).print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if json_out:
+        typer.echo(summary_json(summary))
+    else:
+        print_summary(summary, console)
+    ok = summary["auto_acts"] == 0 and summary["cases"] == summary["cases_at_platform"]
+    raise typer.Exit(0 if ok else 1)
