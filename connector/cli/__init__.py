@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "connector.cli.daemon_cmd",
     "connector.cli.demo_cmd",
     "connector.cli.ops_cmd",
+    "connector.cli.queue_cmd",
 )
 
 

@@ -76,6 +76,7 @@ class CaseRecord(_Record):
     next_review_at: datetime | None = None
     claimed_by: str | None = None
     claim_expires_at: datetime | None = None
+    claimed_version: str | None = None
     buyer_id: str
     first_seen_at: datetime
     last_seen_at: datetime
@@ -256,7 +257,9 @@ class Store(Protocol):
 
     def count_cases_by_state(self) -> dict[CaseState, int]: ...
 
-    def claim_case(self, key: CaseKey, claimant: str, *, until: datetime) -> bool: ...
+    def claim_case(
+        self, key: CaseKey, claimant: str, *, until: datetime, seen_version: str | None = None
+    ) -> bool: ...
 
     def release_case(self, key: CaseKey, claimant: str) -> None: ...
 
@@ -365,6 +368,7 @@ class Store(Protocol):
         actor: str,
         reason: str | None = None,
         details: Mapping[str, Any] | None = None,
+        extra_params: Mapping[str, Any] | None = None,
     ) -> EffectRecord: ...
 
     def cancel_effect(

@@ -209,3 +209,10 @@ CREATE TABLE carrier_claims (
 CREATE INDEX carrier_claims_case ON carrier_claims (platform, shop_id, case_id)
 """,
     )
+
+
+@migrations(name="0003_claimed_version")
+def claimed_version(db: Database) -> None:
+    """The platform version a reviewer saw when claiming: a later change is shown, never
+    silently overridden by the reviewer's decision."""
+    _run(db, "ALTER TABLE cases ADD COLUMN claimed_version TEXT")

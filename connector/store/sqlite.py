@@ -690,14 +690,18 @@ class SqliteStore:
             counts[CaseState(row["state"])] = row["n"]
         return counts
 
-    def claim_case(self, key: CaseKey, claimant: str, *, until: datetime) -> bool:
-        """Take a case for a reviewer; true if free, expired or already theirs."""
+    def claim_case(
+        self, key: CaseKey, claimant: str, *, until: datetime, seen_version: str | None = None
+    ) -> bool:
+        """Take a case for a reviewer; true if free, expired or already theirs.
+
+        ``seen_version`` is the platform version the reviewer is looking at."""
         with self.unit_of_work():
             cursor = self._write(
-                "UPDATE cases SET claimed_by = ?, claim_expires_at = ? "
+                "UPDATE cases SET claimed_by = ?, claim_expires_at = ?, claimed_version = ? "
                 "WHERE platform = ? AND shop_id = ? AND case_id = ? AND (claimed_by IS NULL "
                 "OR claimed_by = ? OR claim_expires_at IS NULL OR claim_expires_at <= ?)",
-                (claimant, ts(until), *key, claimant, self._now()),
+                (claimant, ts(until), seen_version, *key, claimant, self._now()),
             )
             return cursor.rowcount == 1
 
@@ -1105,8 +1109,12 @@ class SqliteStore:
         actor: str,
         reason: str | None = None,
         details: Mapping[str, Any] | None = None,
+        extra_params: Mapping[str, Any] | None = None,
     ) -> EffectRecord:
         """Ops: send a failed or unknown effect again now (unknown still re-reads first).
+
+        ``extra_params`` completes the original write (e.g. the SMS code a person entered);
+        only their names reach the audit log.
 
         ``reason`` and ``details`` (e.g. the operating-system user) go into the audit entry."""
         check_actor(actor)
@@ -1118,10 +1126,14 @@ class SqliteStore:
                 raise StoreError(msg)
             target = EffectStatus.pending if effect.status is EffectStatus.failed else effect.status
             now = self.clock.now()
+            params = {**effect.params, **dict(extra_params or {})}
             self._write(
-                "UPDATE effects SET status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                (str(target), ts(now), ts(now), effect_id),
+                "UPDATE effects SET status = ?, next_attempt_at = ?, updated_at = ?, "
+                "params_json = ? WHERE id = ?",
+                (str(target), ts(now), ts(now), _dumps(params), effect_id),
             )
+            if extra_params:
+                details = {**dict(details or {}), "params_added": sorted(extra_params)}
             after = self.get_effect(effect_id)
             assert after is not None
             self._effect_audit(
@@ -1615,6 +1627,7 @@ def _case_record(row: Mapping[str, Any]) -> CaseRecord:
         next_review_at=_dt(row["next_review_at"]),
         claimed_by=row["claimed_by"],
         claim_expires_at=_dt(row["claim_expires_at"]),
+        claimed_version=row["claimed_version"],
         buyer_id=row["buyer_id"],
         first_seen_at=_dt_req(row["first_seen_at"]),
         last_seen_at=_dt_req(row["last_seen_at"]),

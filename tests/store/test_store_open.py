@@ -58,7 +58,7 @@ def test_in_memory_database_is_refused() -> None:
 
 def test_migrations_apply_once_and_are_recorded(state_dir: Path, clock: FakeClock) -> None:
     first = SqliteStore.open(state_dir, clock=clock)
-    assert first.applied_migrations() == ["0001_initial", "0002_carrier_claims"]
+    assert first.applied_migrations() == ["0001_initial", "0002_carrier_claims", "0003_claimed_version"]
     assert first.migrate() == []
     first.close()
     second = SqliteStore.open(state_dir, clock=clock)
@@ -66,7 +66,7 @@ def test_migrations_apply_once_and_are_recorded(state_dir: Path, clock: FakeCloc
     rows = second.db.execute(
         "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = ?", [MIGRATION_SET]
     ).fetchone()[0]
-    assert rows == len(migrations.applied(second.db)) == 2
+    assert rows == len(migrations.applied(second.db)) == 3
     second.close()
 
 
