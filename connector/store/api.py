@@ -216,6 +216,45 @@ class TaskRecord(_Record):
     closed_by: str | None
 
 
+class ConsoleRole(StrEnum):
+    """What a console account may do: review cases; also ops pages; also manage accounts."""
+
+    reviewer = "reviewer"
+    ops = "ops"
+    admin = "admin"
+
+
+class ConsoleUserRecord(_Record):
+    name: str
+    role: ConsoleRole
+    password_hash: str
+    created_at: datetime
+    created_by: str
+    disabled: bool = False
+
+
+class ConsoleSessionRecord(_Record):
+    """A signed-in browser: the cookie holds a random token, the store only its SHA-256."""
+
+    token_hash: str
+    user_name: str
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class ReasonCount(_Record):
+    """Cases first seen in a period, per shop, item code and refund reason (the weekly report)."""
+
+    platform: str
+    shop_id: str
+    sku: str
+    item_title: str
+    reason: str
+    cases: int
+    refund_amount: int
+
+
 class Store(Protocol):
     """The daemon's only view of persistence."""
 
@@ -492,3 +531,52 @@ class Store(Protocol):
     ) -> Iterator[AuditEntry]: ...
 
     def audit_head(self) -> ChainHead | None: ...
+
+    # web console --------------------------------------------------------------------------
+    def add_console_user(
+        self,
+        name: str,
+        role: ConsoleRole,
+        password_hash: str,
+        *,
+        actor: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> ConsoleUserRecord:
+        """A new console account (refused if the name exists), audited ``console_user_added``."""
+        ...
+
+    def get_console_user(self, name: str) -> ConsoleUserRecord | None: ...
+
+    def list_console_users(self) -> list[ConsoleUserRecord]: ...
+
+    def create_console_session(
+        self, token_hash: str, user_name: str, *, csrf_token: str, expires_at: datetime
+    ) -> ConsoleSessionRecord:
+        """Also drops sessions that have expired (the caller audits the login)."""
+        ...
+
+    def get_console_session(self, token_hash: str, now: datetime) -> ConsoleSessionRecord | None:
+        """The session if it exists and has not expired at ``now``."""
+        ...
+
+    def delete_console_session(self, token_hash: str) -> None: ...
+
+    def search_audit(
+        self,
+        *,
+        case_id: str | None = None,
+        order_id: str | None = None,
+        shop_id: str | None = None,
+        event: str | None = None,
+        rule_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 500,
+    ) -> list[AuditEntry]:
+        """Newest first. ``event`` matches the event or the details' action; ``rule_id`` the
+        details' rule; ``order_id`` the entries of every case on that order."""
+        ...
+
+    def refund_reason_counts(self, since: datetime, until: datetime) -> list[ReasonCount]:
+        """Cases first seen in [since, until) counted per shop, SKU and reason, most first."""
+        ...

@@ -216,3 +216,30 @@ def claimed_version(db: Database) -> None:
     """The platform version a reviewer saw when claiming: a later change is shown, never
     silently overridden by the reviewer's decision."""
     _run(db, "ALTER TABLE cases ADD COLUMN claimed_version TEXT")
+
+
+@migrations(name="0004_console_accounts")
+def console_accounts(db: Database) -> None:
+    """Web console accounts (scrypt password hashes, never the password) and server-side
+    sessions keyed by the SHA-256 of the cookie token, each with its CSRF token and expiry."""
+    _run(
+        db,
+        """
+CREATE TABLE console_users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('reviewer', 'ops', 'admin')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE console_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES console_users (name),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX console_sessions_expiry ON console_sessions (expires_at)
+""",
+    )

@@ -49,10 +49,14 @@ from connector.store.api import (
     CaseRecord,
     CaseState,
     ChangeKind,
+    ConsoleRole,
+    ConsoleSessionRecord,
+    ConsoleUserRecord,
     DecisionRecord,
     EffectRecord,
     EffectSpec,
     QuarantineRecord,
+    ReasonCount,
     ShopRecord,
     TaskRecord,
     TaskStatus,
@@ -1587,6 +1591,148 @@ class SqliteStore:
         return [_task_record(r) for r in rows]
 
 
+    # web console -----------------------------------------------------------------------------
+    def add_console_user(
+        self,
+        name: str,
+        role: ConsoleRole,
+        password_hash: str,
+        *,
+        actor: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> ConsoleUserRecord:
+        with self.unit_of_work():
+            if self.get_console_user(name) is not None:
+                msg = f"console account {name!r} already exists"
+                raise StoreError(msg)
+            self._write(
+                "INSERT INTO console_users (name, role, password_hash, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, str(role), password_hash, self._now(), actor),
+            )
+            self.append_audit(
+                "console_user_added",
+                actor=actor,
+                details={"account": name, "role": str(role), **(details or {})},
+            )
+            user = self.get_console_user(name)
+            assert user is not None
+            return user
+
+    def get_console_user(self, name: str) -> ConsoleUserRecord | None:
+        row = self._one("SELECT * FROM console_users WHERE name = ?", (name,))
+        return None if row is None else _console_user(row)
+
+    def list_console_users(self) -> list[ConsoleUserRecord]:
+        return [_console_user(r) for r in self._rows("SELECT * FROM console_users ORDER BY name")]
+
+    def create_console_session(
+        self, token_hash: str, user_name: str, *, csrf_token: str, expires_at: datetime
+    ) -> ConsoleSessionRecord:
+        now = self._now()
+        with self.unit_of_work():
+            self._write("DELETE FROM console_sessions WHERE expires_at <= ?", (now,))
+            self._write(
+                "INSERT INTO console_sessions (token_hash, user_name, csrf_token, created_at, "
+                "expires_at) VALUES (?, ?, ?, ?, ?)",
+                (token_hash, user_name, csrf_token, now, ts(expires_at)),
+            )
+        return ConsoleSessionRecord(
+            token_hash=token_hash,
+            user_name=user_name,
+            csrf_token=csrf_token,
+            created_at=_dt_req(now),
+            expires_at=to_utc(expires_at),
+        )
+
+    def get_console_session(self, token_hash: str, now: datetime) -> ConsoleSessionRecord | None:
+        row = self._one(
+            "SELECT * FROM console_sessions WHERE token_hash = ? AND expires_at > ?",
+            (token_hash, ts(now)),
+        )
+        if row is None:
+            return None
+        return ConsoleSessionRecord(
+            token_hash=row["token_hash"],
+            user_name=row["user_name"],
+            csrf_token=row["csrf_token"],
+            created_at=_dt_req(row["created_at"]),
+            expires_at=_dt_req(row["expires_at"]),
+        )
+
+    def delete_console_session(self, token_hash: str) -> None:
+        with self.unit_of_work():
+            self._write("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
+
+    def search_audit(
+        self,
+        *,
+        case_id: str | None = None,
+        order_id: str | None = None,
+        shop_id: str | None = None,
+        event: str | None = None,
+        rule_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 500,
+    ) -> list[AuditEntry]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if case_id:
+            clauses.append("a.case_id = ?")
+            params.append(case_id)
+        if order_id:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM cases c WHERE c.platform = a.platform AND "
+                "c.shop_id = a.shop_id AND c.case_id = a.case_id AND c.order_id = ?)"
+            )
+            params.append(order_id)
+        if shop_id:
+            clauses.append("a.shop_id = ?")
+            params.append(shop_id)
+        if event:
+            clauses.append("(a.event = ? OR json_extract(a.details_json, '$.action') IN (?, ?))")
+            params.extend([event, event, event.replace("-", "_")])
+        if rule_id:
+            clauses.append("json_extract(a.details_json, '$.rule_id') = ?")
+            params.append(rule_id)
+        if since is not None:
+            clauses.append("a.at >= ?")
+            params.append(ts(since))
+        if until is not None:
+            clauses.append("a.at < ?")
+            params.append(ts(until))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(
+            f"SELECT a.* FROM audit_log a {where} ORDER BY a.seq DESC LIMIT ?",  # noqa: S608
+            (*params, limit),
+        )
+        return [_audit_entry(r) for r in rows]
+
+    def refund_reason_counts(self, since: datetime, until: datetime) -> list[ReasonCount]:
+        rows = self._rows(
+            "SELECT platform, shop_id, json_extract(case_json, '$.item.sku') AS sku, "
+            "max(json_extract(case_json, '$.item.title')) AS item_title, "
+            "json_extract(case_json, '$.reason') AS reason, count(*) AS cases, "
+            "sum(json_extract(case_json, '$.refund_amount')) AS refund_amount "
+            "FROM cases WHERE first_seen_at >= ? AND first_seen_at < ? "
+            "GROUP BY platform, shop_id, sku, reason "
+            "ORDER BY cases DESC, platform, shop_id, sku, reason",
+            (ts(since), ts(until)),
+        )
+        return [
+            ReasonCount(
+                platform=r["platform"],
+                shop_id=r["shop_id"],
+                sku=str(r["sku"]),
+                item_title=str(r["item_title"] or ""),
+                reason=str(r["reason"]),
+                cases=int(r["cases"]),
+                refund_amount=int(r["refund_amount"] or 0),
+            )
+            for r in rows
+        ]
+
 # row -> record ---------------------------------------------------------------------------------
 def _ms(latency_ms: float | None) -> float | None:
     return None if latency_ms is None else round(float(latency_ms), 1)
@@ -1737,4 +1883,15 @@ def _claim_record(row: Any) -> CarrierClaimRecord:
         status=row["status"],
         created_at=_dt_req(row["created_at"]),
         exported_at=_dt(row["exported_at"]),
+    )
+
+
+def _console_user(row: Mapping[str, Any]) -> ConsoleUserRecord:
+    return ConsoleUserRecord(
+        name=row["name"],
+        role=ConsoleRole(row["role"]),
+        password_hash=row["password_hash"],
+        created_at=_dt_req(row["created_at"]),
+        created_by=row["created_by"],
+        disabled=bool(row["disabled"]),
     )
