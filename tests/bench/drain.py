@@ -4,8 +4,9 @@
 
 The Taobao and warehouse fakes run as separate processes (``refund-connector mock ...``), so
 their CPU neither competes with the daemon for the GIL nor hides in its figures; both are
-reported. The Taobao fake gets a generated backlog, a latency fault on every gateway call and an
-app quota of ``--qps`` calls/s with no daily cap. The daemon (the real APScheduler service on
+reported. The Taobao fake (this script with ``--serve-taobao``) gets a generated backlog that
+built up over two days (see ``serve_taobao``), a latency fault on every gateway call and an app
+quota of ``--qps`` calls/s with no daily cap. The daemon (the real APScheduler service on
 the wall clock, default concurrency settings) runs in this process with its QuotaGate set to the
 same quota, until the backlog is drained: every listed case is in the store and decided (none
 ``new``), and no effect is due or in flight.
