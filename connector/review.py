@@ -60,6 +60,8 @@ class Reviewer:
 
     name: str
     os_user: str
+    via: str = "cli"
+    """Which tool recorded the decision (``cli`` or ``console``), kept in the audit details."""
 
     @property
     def actor(self) -> str:
@@ -86,6 +88,9 @@ class QueueItem:
 
 
 def _queued_reason(store: Store, record: CaseRecord) -> str:
+    for effect in reversed(store.effects_of_case(record.key)):
+        if effect.status is EffectStatus.failed and effect.decided_version == record.version:
+            return f"the platform refused {effect.kind}: {effect.last_error or '?'}"[:200]
     decision = store.latest_decision(record.key)
     if decision is None:
         return "not decided yet"
@@ -268,6 +273,7 @@ def decide_by_person(
                 "action": action.value,
                 "reason": reason,
                 "os_user": reviewer.os_user,
+                "via": reviewer.via,
                 "decision_id": decision.id,
                 "seen_version": seen,
             },
@@ -299,7 +305,7 @@ def complete_task_with_code(
             effect_id,
             actor=reviewer.actor,
             reason="SMS code entered",
-            details={"os_user": reviewer.os_user, "task_id": task_id},
+            details={"os_user": reviewer.os_user, "via": reviewer.via, "task_id": task_id},
             extra_params={"verify_code": code.strip()},
         )
         store.close_task(task_id, actor=reviewer.actor)

@@ -81,7 +81,12 @@ class World:
         return deadline - self.clock.now()
 
 
-def config_for(taobao_url: str, warehouse_url: str, cfg: TaobaoConfig) -> ConnectorSettings:
+def config_for(
+    taobao_url: str,
+    warehouse_url: str,
+    cfg: TaobaoConfig,
+    shop_extra: dict[str, Any] | None = None,
+) -> ConnectorSettings:
     shops = [
         {
             "shop_id": shop.shop_id,
@@ -97,6 +102,7 @@ def config_for(taobao_url: str, warehouse_url: str, cfg: TaobaoConfig) -> Connec
                 "return_address_id": "addr-1",
             },
         }
+        | (shop_extra or {})
         for shop in cfg.shops
     ]
     return ConnectorSettings(
@@ -106,7 +112,7 @@ def config_for(taobao_url: str, warehouse_url: str, cfg: TaobaoConfig) -> Connec
     )
 
 
-def make_world(tmp_path: Path) -> Iterator[World]:
+def make_world(tmp_path: Path, shop_extra: dict[str, Any] | None = None) -> Iterator[World]:
     clock = FakeClock(START)
     cfg = TaobaoConfig()
     taobao = TaobaoMock(cfg, clock=clock)
@@ -120,7 +126,7 @@ def make_world(tmp_path: Path) -> Iterator[World]:
         stack.callback(store.close)
         slept: list[float] = []
         daemon = build_daemon(
-            config_for(taobao_url, warehouse_url, cfg),
+            config_for(taobao_url, warehouse_url, cfg, shop_extra),
             store=store,
             clock=clock,
             sleep=slept.append,
