@@ -1,0 +1,315 @@
+"""Every console text in Chinese and English; pages pick one by ``?lang=`` or a cookie.
+
+Chinese is the default (the people at the desk read Chinese). Times are Beijing time (UTC+8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+from connector.clock import BEIJING
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+DEFAULT_LANG: Lang = "zh"
+
+MESSAGES: Mapping[str, tuple[str, str]] = {
+    # key: (zh, en)
+    "app_title": ("售后退款控制台", "Refund connector console"),
+    "nav_queue": ("待审队列", "Review queue"),
+    "nav_audit": ("审计查询", "Audit search"),
+    "nav_stats": ("退款原因统计", "Refund reasons"),
+    "nav_admin": ("账号管理", "Accounts"),
+    "logout": ("退出", "Sign out"),
+    "signed_in_as": ("当前用户", "Signed in as"),
+    "times_note": ("时间均为北京时间（UTC+8）", "Times are Beijing time (UTC+8)"),
+    "login_title": ("登录", "Sign in"),
+    "account": ("账号", "Account"),
+    "password": ("密码", "Password"),
+    "login_button": ("登录", "Sign in"),
+    "login_failed": ("账号或密码错误", "Wrong account or password"),
+    "session_needed": ("请先登录", "Please sign in first"),
+    "forbidden": ("你的角色无权访问此页面", "Your role may not open this page"),
+    "csrf_failed": (
+        "表单已失效或来源不明（缺少或错误的校验令牌），操作被拒绝",
+        "The form is stale or forged (missing or wrong CSRF token); refused",
+    ),
+    "not_found": ("没有这个售后单", "No such case"),
+    "error_title": ("无法完成", "Cannot do that"),
+    "back_to_queue": ("返回待审队列", "Back to the queue"),
+    # queue
+    "queue_title": ("等待人工处理的售后单", "Cases waiting for a person"),
+    "queue_count": ("共 {n} 单，按剩余时间排序", "{n} case(s), least time left first"),
+    "queue_empty": ("没有等待人工处理的售后单", "No cases are waiting for a person"),
+    "col_select": ("选择", "Select"),
+    "col_case": ("售后单", "Case"),
+    "col_shop": ("店铺", "Shop"),
+    "col_type_reason": ("类型 / 原因", "Type / reason"),
+    "col_asks": ("申请金额", "Asks"),
+    "col_deadline": ("截止时间", "Deadline"),
+    "col_left": ("剩余时间", "Time left"),
+    "col_why": ("转人工原因", "Why queued"),
+    "col_claimed": ("处理人", "Claimed by"),
+    "col_version": ("版本", "Version"),
+    "no_deadline": ("无截止时间", "no deadline"),
+    "overdue": ("已超时 {span}", "overdue {span}"),
+    "batch_title": ("批量处理所选售后单", "Decide the selected cases together"),
+    "batch_hint": (
+        "每一单仍按页面上显示的版本逐一提交；期间有变化的单会被拒绝并告知。",
+        "Each case still goes with the version shown on this page; a case that changed "
+        "meanwhile is refused and reported.",
+    ),
+    "batch_none": ("没有选择任何售后单", "No case was selected"),
+    "results_title": ("处理结果", "Results"),
+    "result_ok": (
+        "已记录（决定 #{id}），由守护进程提交平台",
+        "Recorded (decision #{id}); the daemon sends it",
+    ),
+    "result_changed": ("你查看后该单已变化，未提交", "Changed since you looked; not sent"),
+    "result_refused": ("被拒绝", "Refused"),
+    # case
+    "case_title": ("售后单 {case_id}", "Case {case_id}"),
+    "facts": ("基本信息", "Facts"),
+    "order": ("订单", "Order"),
+    "item": ("商品", "Item"),
+    "type": ("类型", "Type"),
+    "reason_buyer": ("买家原因", "Buyer's reason"),
+    "buyer_says": ("买家说明", "Buyer says"),
+    "platform_status": ("平台状态", "Platform status"),
+    "order_status": ("订单状态", "Order status"),
+    "paid_asks": ("实付 / 申请退款", "Paid / asks back"),
+    "connector_state": ("连接器状态", "Connector state"),
+    "version": ("平台版本", "Platform version"),
+    "claimed_by": ("处理人", "Claimed by"),
+    "claim_until": ("认领至", "claimed until"),
+    "claim_button": ("认领此单", "Claim this case"),
+    "claimed_ok": ("已认领", "Claimed"),
+    "evidence_title": ("买家凭证", "Buyer evidence"),
+    "no_evidence": ("买家未提供凭证", "The buyer gave no evidence"),
+    "logistics_title": ("物流", "Logistics"),
+    "outbound_parcel": ("发货包裹", "Parcel to the buyer"),
+    "return_parcel": ("退货包裹", "Return parcel"),
+    "inspection": ("退货验收", "Return inspection"),
+    "resellable": ("可二次销售", "resellable"),
+    "not_resellable": ("不可二次销售", "not resellable"),
+    "no_logistics": ("无物流信息", "No logistics"),
+    "warehouse": ("仓库", "Warehouse"),
+    "policy_title": ("策略的解释", "The policy's explanation"),
+    "no_decision": ("尚未作出决定", "Not decided yet"),
+    "decided_by_rule": (
+        "{action}，规则 {rule}（策略 {policy}）",
+        "{action} by rule {rule} (policy {policy})",
+    ),
+    "audit_history": ("审计记录", "Audit history"),
+    "decide_title": ("人工处理", "Decide"),
+    "action": ("处理方式", "Action"),
+    "amount_fen": ("退款金额（分，可空）", "Refund amount (fen, optional)"),
+    "reason": ("理由", "Reason"),
+    "reason_hint": ("拒绝时会展示给买家", "Shown to the buyer on a rejection"),
+    "evidence_upload": (
+        "凭证图片（PNG/JPEG/GIF，拒绝时上传）",
+        "Evidence image (PNG/JPEG/GIF, for a rejection)",
+    ),
+    "submit_decide": ("提交", "Submit"),
+    "decided_ok": (
+        "已记录决定 #{id}，守护进程将按你查看的版本提交平台",
+        "Decision #{id} recorded; the daemon sends it with the version you saw",
+    ),
+    "changed_title": (
+        "你查看后该售后单在平台上已变化",
+        "This case changed on the platform since you looked",
+    ),
+    "changed_body": (
+        "你的决定没有提交。下面是最新状态（版本 {old} → {new}），请重新查看后再处理。",
+        "Your decision was not sent. Below is the new state (version {old} -> {new}); look "
+        "again before deciding.",
+    ),
+    "contact_title": ("买家联系方式", "Buyer contact"),
+    "reveal_button": ("查看联系方式（将被审计）", "Reveal contact (audited)"),
+    "reveal_unavailable": ("该平台不支持查看买家联系方式", "Not available for this platform"),
+    "reveal_note": (
+        "仅显示这一次，不会保存；查看行为已记入审计（不含联系方式本身）。",
+        "Shown this once and never stored; the reveal is audited (without the details).",
+    ),
+    "reveal_failed": ("获取联系方式失败：{error}", "Could not fetch the contact: {error}"),
+    # audit search
+    "audit_title": ("审计查询", "Audit search"),
+    "f_case": ("售后单号", "Case id"),
+    "f_order": ("订单号", "Order id"),
+    "f_shop": ("店铺", "Shop"),
+    "f_event": ("事件 / 动作", "Event / action"),
+    "f_rule": ("规则", "Rule"),
+    "f_from": ("开始（北京时间）", "From (Beijing time)"),
+    "f_to": ("结束（北京时间）", "To (Beijing time)"),
+    "search": ("查询", "Search"),
+    "audit_results": (
+        "{n} 条记录（最新在前，最多 500 条）",
+        "{n} entries (newest first, at most 500)",
+    ),
+    "col_seq": ("序号", "Seq"),
+    "col_time": ("时间", "Time"),
+    "col_actor": ("操作者", "Actor"),
+    "col_event": ("事件", "Event"),
+    "col_details": ("详情", "Details"),
+    "bad_time": (
+        "时间格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM：{value}",
+        "Times are YYYY-MM-DD or YYYY-MM-DDTHH:MM: {value}",
+    ),
+    # stats
+    "stats_title": ("退款原因统计（按店铺与商品）", "Refund reasons per shop and SKU"),
+    "stats_period": (
+        "统计区间（北京时间，含开始日、含结束日）",
+        "Period (Beijing dates, both days included)",
+    ),
+    "stats_show": ("统计", "Show"),
+    "stats_csv": ("导出 CSV（周报）", "Export CSV (weekly report)"),
+    "stats_total": (
+        "共 {n} 单售后，按首次看到的时间统计",
+        "{n} case(s), counted by when first seen",
+    ),
+    "stats_by_reason": ("各退款原因的单数", "Cases per refund reason"),
+    "stats_by_sku": ("退款最多的商品（按原因分色）", "Items refunded most (coloured by reason)"),
+    "col_sku": ("商品编码", "SKU"),
+    "col_title": ("商品名称", "Title"),
+    "col_reason": ("退款原因", "Refund reason"),
+    "col_cases": ("单数", "Cases"),
+    "col_amount": ("申请金额合计", "Asked in total"),
+    "stats_empty": ("该区间没有售后单", "No cases in this period"),
+    # admin
+    "admin_title": ("账号管理", "Accounts"),
+    "role": ("角色", "Role"),
+    "created_at": ("创建时间", "Created"),
+    "created_by": ("创建人", "Created by"),
+    "add_account": ("新建账号", "Add an account"),
+    "add_button": ("创建", "Create"),
+    "account_added": ("已创建账号 {name}", "Account {name} created"),
+    "role_reviewer": ("审核员", "reviewer"),
+    "role_ops": ("运维", "ops"),
+    "role_admin": ("管理员", "admin"),
+}
+
+LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
+    "reason": {
+        "no_reason_7d": ("七天无理由", "no reason (7 days)"),
+        "not_as_described": ("与描述不符", "not as described"),
+        "quality": ("质量问题", "quality problem"),
+        "damaged": ("破损", "damaged"),
+        "shipping_fee": ("运费问题", "shipping fee"),
+        "not_received": ("未收到货", "not received"),
+        "invoice": ("发票问题", "invoice"),
+        "late_shipment": ("发货慢", "late shipment"),
+        "out_of_stock": ("缺货", "out of stock"),
+        "wrong_order": ("拍错", "ordered by mistake"),
+        "changed_mind": ("不想要了", "changed mind"),
+        "wrong_item_sent": ("发错货", "wrong item sent"),
+        "price_difference": ("差价", "price difference"),
+        "other": ("其他", "other"),
+    },
+    "type": {
+        "refund_only": ("仅退款", "refund only"),
+        "return_and_refund": ("退货退款", "return and refund"),
+        "exchange": ("换货", "exchange"),
+        "repair": ("维修", "repair"),
+    },
+    "status": {
+        "awaiting_seller": ("等待卖家处理", "awaiting the seller"),
+        "awaiting_buyer_return": ("等待买家退货", "awaiting the buyer's return"),
+        "awaiting_seller_receipt": ("等待卖家收货", "awaiting the seller's receipt"),
+        "refused": ("卖家已拒绝", "refused"),
+        "in_dispute": ("平台介入中", "in dispute"),
+        "refunded": ("已退款", "refunded"),
+        "closed": ("已关闭", "closed"),
+    },
+    "order_status": {
+        "not_shipped": ("未发货", "not shipped"),
+        "shipped": ("已发货", "shipped"),
+        "delivered": ("已签收", "delivered"),
+        "completed": ("交易完成", "completed"),
+    },
+    "logistics": {
+        "in_transit": ("运输中", "in transit"),
+        "delivered": ("已签收", "delivered"),
+        "lost": ("丢件", "lost"),
+        "refused": ("拒收", "refused"),
+        "returned": ("已退回", "returned"),
+    },
+    "state": {
+        "new": ("待决定", "new"),
+        "decided": ("已决定", "decided"),
+        "queued_for_human": ("等待人工", "queued for a person"),
+        "waiting": ("等待中", "waiting"),
+        "done": ("已完成", "done"),
+        "left_to_platform": ("交由平台", "left to the platform"),
+    },
+    "review_action": {
+        "approve-refund": ("同意退款", "approve refund"),
+        "approve-return": ("同意退货", "approve return"),
+        "confirm-return-and-refund": ("确认收货并退款", "confirm return and refund"),
+        "reject": ("拒绝", "reject"),
+        "ask-buyer": ("联系买家", "ask the buyer"),
+    },
+    "evidence": {
+        "photo": ("图片", "photo"),
+        "video": ("视频", "video"),
+        "chat": ("聊天记录", "chat"),
+    },
+}
+
+
+def pick_lang(value: str | None) -> Lang | None:
+    return value if value in LANGS else None
+
+
+def text(lang: Lang, key: str, **values: object) -> str:
+    """The message ``key`` in ``lang`` with ``{name}`` fields filled; unknown keys raise."""
+    zh, en = MESSAGES[key]
+    template = zh if lang == "zh" else en
+    return template.format(**values) if values else template
+
+
+def label(lang: Lang, group: str, value: object) -> str:
+    """A readable name for an enum value (a reason, a status...); unknown values as they are."""
+    raw = str(getattr(value, "value", value))
+    pair = LABELS.get(group, {}).get(raw)
+    if pair is None:
+        return raw
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def beijing(value: datetime | None, *, seconds: bool = False) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def span(lang: Lang, seconds: float) -> str:
+    """``2小时03分`` / ``2h03m``; under an hour with seconds (the countdown's own format)."""
+    total = int(abs(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if lang == "zh":
+        if days:
+            return f"{days}天{hours}小时"
+        return f"{hours}小时{minutes:02d}分" if hours else f"{minutes}分{secs:02d}秒"
+    if days:
+        return f"{days}d{hours}h"
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def time_left(lang: Lang, seconds: float | None) -> str:
+    if seconds is None:
+        return text(lang, "no_deadline")
+    if seconds < 0:
+        return text(lang, "overdue", span=span(lang, seconds))
+    return span(lang, seconds)
+
+
+def yuan(fen: int | None) -> str:
+    if fen is None:
+        return "-"
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{whole}.{cents:02d}"
