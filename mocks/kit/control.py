@@ -99,6 +99,15 @@ def control_routes(platform: FakePlatform) -> list[BaseRoute]:
         platform.faults.clear()
         return JSONResponse({"rules": 0})
 
+    async def post_profile(request: Request) -> Response:
+        return JSONResponse(platform.start_profile(await json_body(request)))
+
+    async def get_profile(request: Request) -> Response:
+        return JSONResponse(platform.profile_view())
+
+    async def delete_profile(request: Request) -> Response:
+        return JSONResponse(platform.stop_profile())
+
     async def get_ledger(request: Request) -> Response:
         with platform.lock:
             platform.run_timers()
@@ -123,6 +132,9 @@ def control_routes(platform: FakePlatform) -> list[BaseRoute]:
         ("/__mock/buyer/{case_id}", post_buyer, ["POST"]),
         ("/__mock/faults", post_faults, ["POST"]),
         ("/__mock/faults", delete_faults, ["DELETE"]),
+        ("/__mock/faults/profile", post_profile, ["POST"]),
+        ("/__mock/faults/profile", get_profile, ["GET"]),
+        ("/__mock/faults/profile", delete_profile, ["DELETE"]),
         ("/__mock/ledger", get_ledger, ["GET"]),
         ("/__mock/requests", get_requests, ["GET"]),
         ("/__mock/reset", post_reset, ["POST"]),

@@ -15,6 +15,7 @@ from mocks.kit.casespec import CaseSpec, parse_specs
 from mocks.kit.clock import ClockLike, MockClock, parse_iso
 from mocks.kit.faults import FaultPlan
 from mocks.kit.journal import Journal, JsonDict
+from mocks.kit.profile import FaultProfile, parse_profile
 from mocks.kit.scenario import generate_cases
 
 
@@ -33,6 +34,8 @@ class FakePlatform(ABC):
         self.ledger = Journal()
         self.requests = Journal()
         self.faults = FaultPlan()
+        self.profile: FaultProfile | None = None
+        """A seeded nemesis (F10, F15) hitting a share of every call; None = off."""
         self._ticker: threading.Thread | None = None
         self._ticker_stop = threading.Event()
 
@@ -186,6 +189,28 @@ class FakePlatform(ABC):
             self.ledger.clear()
             self.requests.clear()
             self.faults.clear()
+            self.profile = None
+
+    # -- fault profile -------------------------------------------------------------------------
+    def start_profile(self, body: JsonDict) -> JsonDict:
+        """Switch a seeded fault profile on from now (replacing any running one)."""
+        profile = parse_profile(body, self.now())
+        self.profile = profile
+        return profile.view()
+
+    def stop_profile(self) -> JsonDict:
+        """Switch the profile off; answers what it injected (the checker's record)."""
+        profile, self.profile = self.profile, None
+        return {"active": False} if profile is None else {"active": False, **profile.view()}
+
+    def profile_view(self) -> JsonDict:
+        profile = self.profile
+        return {"active": False} if profile is None else {"active": True, **profile.view()}
+
+    def hidden_from_listing(self, case_id: str, version: str, modified: datetime) -> bool:
+        """Late visibility: a modified case the profile keeps out of list queries for now."""
+        profile = self.profile
+        return profile is not None and profile.hidden(case_id, version, modified, self.now())
 
     # -- timers on wall time (server mode) -----------------------------------------------------
     def start_background_timers(self, interval_s: float = 0.5) -> None:

@@ -30,6 +30,7 @@ from mocks.taobao.wire import (
     PARCEL_WORDS,
     REFUND_STATUSES,
     STATUS_WORDS,
+    epoch_ms,
     parse_top_time,
     top_time,
     yuan,
@@ -153,16 +154,21 @@ def refunds_receive_get(call: Call) -> dict[str, Any]:
     skip, wanted = (page_no - 1) * page_size, page_size + 1
     page: list[Refund] = []
     total = 0
+    mock = call.mock
     for _, refund_id in reversed(rows):  # newest change first [I]
         refund = refunds[refund_id]
         if status is not None and refund.status != status:
             continue
+        if mock.hidden_from_listing(refund_id, str(refund.version), refund.modified):
+            continue  # the fault profile's late visibility: listed later
         total += 1
         if total > skip and len(page) < wanted:
             page.append(refund)
             if use_has_next and len(page) == wanted:
                 break
     has_next = len(page) > page_size
+    if has_next and mock.profile is not None:
+        _churn_below(call, rows, page[:page_size])
     body: dict[str, Any] = {
         "refunds": {
             "refund": [refund_object(call.mock, r, fields, LIST_FIELDS) for r in page[:page_size]]
@@ -173,6 +179,25 @@ def refunds_receive_get(call: Call) -> dict[str, Any]:
     else:
         body["total_results"] = total
     return body
+
+
+def _churn_below(call: Call, rows: list[tuple[int, str]], page: list[Refund]) -> None:
+    """Pagination churn: an open case listed further down changes before the next page."""
+    profile = call.mock.profile
+    if profile is None or not page:
+        return
+    oldest_shown = epoch_ms(page[-1].modified)
+    shown = {r.refund_id for r in page}
+    below = [
+        refund_id
+        for modified, refund_id in rows
+        if modified <= oldest_shown
+        and refund_id not in shown
+        and call.mock.refunds[refund_id].is_open
+    ]
+    victim = profile.churn_victim(below)
+    if victim is not None:
+        call.mock.buyer_touch(victim)
 
 
 def refund_get(call: Call) -> dict[str, Any]:

@@ -26,6 +26,17 @@ from mocks.taobao.state import TaobaoMock
 
 JSON_TYPE = "application/json;charset=UTF-8"
 BROKEN = "##broken##"
+LIST_METHOD = "taobao.refunds.receive.get"
+WRITE_METHODS = frozenset(
+    {
+        "taobao.rp.refunds.agree",
+        "taobao.rp.returngoods.agree",
+        "taobao.refund.refuse",
+        "taobao.refund.message.add",
+        "taobao.trade.memo.add",
+        "taobao.trade.memo.update",
+    }
+)
 
 
 class DropConnection(Response):
@@ -98,14 +109,32 @@ def _fault_error(fault: Fault, request_id: str) -> dict[str, Any]:
     return error.body(request_id)
 
 
+def _break_listed_items(mock: TaobaoMock, body: dict[str, Any], shop_id: str | None) -> None:
+    """The fault profile's malformed list items: each listed refund may lose its amount."""
+    profile = mock.profile
+    inner = body.get(response_key(LIST_METHOD), {})
+    items = inner.get("refunds", {}).get("refund", []) if isinstance(inner, dict) else []
+    if profile is None or not shop_id:
+        return
+    for item in items:
+        if profile.break_item(shop_id, str(item.get("refund_id", ""))):
+            item["refund_fee"] = BROKEN
+
+
 def create_app(mock: TaobaoMock, *, test_mode: bool = True) -> Starlette:
     """The ASGI app. Control routes under ``/__mock`` exist only when ``test_mode`` is on."""
     gateway = Gateway(mock)
 
-    def _change_before(params: dict[str, str]) -> None:
+    def _case_of(params: dict[str, str]) -> str:
+        """The refund a call is about: ``refund_id``, the first ``refund_infos`` or the trade's."""
         refund_id = params.get("refund_id") or params.get("refund_infos", "").split("|")[0]
         if not refund_id and params.get("tid", "").isdigit():
-            refund_id = mock.refund_of_trade.get(int(params["tid"]), "")
+            with mock.lock:
+                refund_id = mock.refund_of_trade.get(int(params["tid"]), "")
+        return refund_id
+
+    def _change_before(params: dict[str, str]) -> None:
+        refund_id = _case_of(params)
         with mock.lock:
             mock.buyer_touch(refund_id)
 
@@ -131,6 +160,12 @@ def create_app(mock: TaobaoMock, *, test_mode: bool = True) -> Starlette:
             shop = mock.shop_for_session(params.get("session"))
         shop_id = shop.shop_id if shop else None
         fault = mock.faults.take(method, shop_id)
+        profile = mock.profile
+        if fault is None and profile is not None:
+            write = method in WRITE_METHODS
+            fault = profile.pick(
+                now=mock.now(), write=write, case_id=_case_of(params) if write else None
+            )
 
         def log(outcome: str) -> None:
             mock.record_request(
@@ -159,6 +194,8 @@ def create_app(mock: TaobaoMock, *, test_mode: bool = True) -> Starlette:
             _break_item(body, fault.text("field", "refund_fee") or "refund_fee")
             log("fault:malformed_item")
             return _json(body)
+        if method == LIST_METHOD and mock.profile is not None:
+            _break_listed_items(mock, body, shop_id)
         log("ok" if fault is None else f"fault:{fault.kind}")
         return _json(body)
 
