@@ -33,7 +33,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "session_needed": ("请先登录", "Please sign in first"),
     "forbidden": ("你的角色无权访问此页面", "Your role may not open this page"),
     "csrf_failed": (
-        "表单已失效或来源不明（缺少或错误的校验令牌），操作被拒绝",
+        "表单已失效或来源不明（缺少或错误的 CSRF 校验令牌），操作被拒绝",
         "The form is stale or forged (missing or wrong CSRF token); refused",
     ),
     "not_found": ("没有这个售后单", "No such case"),
