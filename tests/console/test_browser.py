@@ -17,9 +17,9 @@ import pytest
 from console_helpers import PASSWORD, add_user
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration"))
-from daemon_world import World, make_world  # noqa: E402
+from daemon_world import World, make_world
 
-from connector.console import ConsoleServer, create_console_app  # noqa: E402
+from connector.console import ConsoleServer, create_console_app
 
 pytestmark = pytest.mark.slow
 
