@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from connector.clock import SystemClock
+from connector.clock import Clock, SystemClock
 from connector.daemon.runtime import build_daemon
 from connector.daemon.service import Service
 from connector.paths import default_state_dir, ensure_state_dir
@@ -52,6 +53,8 @@ class DemoOptions:
     state_dir: Path | None = None
     quiet: bool = False
     max_wall_s: float = 150.0
+    after_summary: Callable[[dict[str, Any], Store, Clock], None] | None = None
+    """Runs with the fakes and the daemon still up (``--serve``: the console until Ctrl-C)."""
 
 
 @dataclass
@@ -276,8 +279,11 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
                 if done or time.monotonic() - run.started > options.max_wall_s:
                     break
                 time.sleep(0.5)  # noqa: TID251 - the demo runs on wall time by design
+        summary = summarise(store, mock, run)
+        if options.after_summary is not None:
+            options.after_summary(summary, store, clock)
         service.stop()
-        return summarise(store, mock, run)
+        return summary
 
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:

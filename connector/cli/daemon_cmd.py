@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -56,7 +56,22 @@ def run(config: ConfigOption, state_dir: StateDirOption = None) -> None:
     settings, state = _load(config, state_dir)
     logs.configure(json_lines=settings.daemon.json_logs)
     daemon = _build(settings, state)
-    Service(daemon).run_forever()
+    if not settings.console.enabled:
+        Service(daemon).run_forever()
+        return
+    with _console_server(settings, daemon):
+        Service(daemon).run_forever()
+
+
+def _console_server(settings: ConnectorSettings, daemon: Any) -> Any:
+    """The web console on the configured loopback host/port, over the daemon's store."""
+    from connector.console.serving import console_server
+
+    server = console_server(
+        daemon.store, daemon.clock, host=settings.console.host, port=settings.console.port
+    )
+    Console(stderr=True).print(f"web console on {server.url}/")
+    return server
 
 
 def once(

@@ -23,6 +23,20 @@ def demo(
         Path | None,
         typer.Option("--state-dir", file_okay=False, help="Where the demo's database goes."),
     ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="After the summary keep the fakes, the daemon and the web console running "
+            "until Ctrl-C (prints the console URL and demo logins).",
+        ),
+    ] = False,
+    console_port: Annotated[
+        int | None,
+        typer.Option(
+            "--console-port", min=1, max=65535, help="Console port with --serve (default: free)."
+        ),
+    ] = None,
 ) -> None:
     """Run the Taobao and warehouse fakes and the daemon against a few hundred cases."""
     from connector import logs
@@ -30,9 +44,16 @@ def demo(
 
     logs.configure(level=40)  # errors only: the progress view is the demo's output
     console = Console(stderr=json_out)
+    hook = None
+    if serve:
+        from connector.console.serving import demo_serve_hook
+
+        hook = demo_serve_hook(console, print_summary, console_port)
     try:
         summary = run_demo(
-            DemoOptions(cases=cases, seed=seed, state_dir=state_dir, quiet=json_out),
+            DemoOptions(
+                cases=cases, seed=seed, state_dir=state_dir, quiet=json_out, after_summary=hook
+            ),
             console=console,
         )
     except FileExistsError as exc:
@@ -40,7 +61,7 @@ def demo(
         raise typer.Exit(2) from None
     if json_out:
         typer.echo(summary_json(summary))
-    else:
+    elif not serve:  # --serve printed it before serving
         print_summary(summary, console)
     ok = summary["auto_acts"] == 0 and summary["cases"] == summary["cases_at_platform"]
     raise typer.Exit(0 if ok else 1)
