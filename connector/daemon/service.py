@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .runtime import ShopRuntime
 
 logger = logging.getLogger(__name__)
+CORE_EXECUTOR = "core"
+"""The executor of the decide and relay jobs, apart from the per-shop polls."""
 
 
 class Service:
@@ -34,9 +36,16 @@ class Service:
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
         self.stopping = threading.Event()
-        workers = len(daemon.shops) + 3
+        # A thread for every poll and reconcile job, and the decide and relay jobs apart: a
+        # job queued behind others past ``misfire_grace_time`` is skipped, so with fewer
+        # threads than jobs some shops would never be polled and every push would wait.
+        # The platform calls themselves stay bounded by the intake pool and the quota.
+        polls = 2 * len(daemon.shops)
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=min(workers, 16))},
+            executors={
+                "default": ThreadPoolExecutor(max_workers=max(polls, 1)),
+                CORE_EXECUTOR: ThreadPoolExecutor(max_workers=2),
+            },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
             timezone="UTC",
         )
@@ -73,8 +82,10 @@ class Service:
         now = self.daemon.clock.now()
         recovered = self.daemon.store.recover_in_flight()
         if recovered:
-            logger.warning("in-flight effects from before a crash marked unknown",
-                           extra={"count": len(recovered)})
+            logger.warning(
+                "in-flight effects from before a crash marked unknown",
+                extra={"count": len(recovered)},
+            )
         for key, shop in self.daemon.shops.items():
             if not shop.enabled:
                 continue
@@ -99,6 +110,7 @@ class Service:
             "interval",
             seconds=min(settings.relay_interval_s, settings.sweep_interval_s),
             id="decide",
+            executor=CORE_EXECUTOR,
             next_run_time=now,
         )
         self.scheduler.add_job(
@@ -106,6 +118,7 @@ class Service:
             "interval",
             seconds=settings.relay_interval_s,
             id="relay",
+            executor=CORE_EXECUTOR,
             next_run_time=now,
         )
         self.scheduler.start()
