@@ -130,6 +130,20 @@ class PlatformAdapter(abc.ABC):
     def submit(self, effect: EffectRequest) -> SubmitResult:
         """Perform one write with the decided version. ConflictError when the version is stale."""
 
+    def reveal_buyer_contact(self, case_id: str) -> dict[str, str]:
+        """The buyer's contact (name, phone, address as the platform gives them), read live.
+
+        Optional (``Capability.buyer_contact``). The caller shows it to one person and never
+        stores or logs it; adapters return it and keep nothing either.
+        """
+        reason = self.missing_capabilities.get(Capability.buyer_contact)
+        raise UnsupportedEffectError(
+            reason or f"{self.platform} does not give sellers buyer contact details",
+            platform=self.platform,
+            operation="reveal_buyer_contact",
+            case_id=case_id,
+        )
+
     def require(self, effect: EffectRequest) -> None:
         """Refuse an effect the adapter cannot perform, before any network call."""
         cap = EFFECT_CAPABILITY.get(effect.kind)

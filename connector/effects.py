@@ -25,6 +25,8 @@ class EffectKind(StrEnum):
     message_buyer = "message_buyer"
     open_carrier_claim = "open_carrier_claim"
     write_order_memo = "write_order_memo"
+    notify_webhook = "notify_webhook"
+    """The connector's own notice (escalation, deadline at risk) POSTed to the ops webhook."""
 
 
 PLATFORM_EFFECTS = frozenset(
@@ -40,6 +42,11 @@ PLATFORM_EFFECTS = frozenset(
 """Effects an adapter performs; the others go to the warehouse or stay local."""
 
 MONEY_EFFECTS = frozenset({EffectKind.agree_refund, EffectKind.confirm_return_and_refund})
+
+NOTICE_EFFECTS = frozenset({EffectKind.notify_webhook})
+"""Notices about a case, not writes to it: they neither wait for nor hold up the case's own
+effects, are not superseded when the case is decided again, and never send the case to a person
+when they fail."""
 
 
 class EffectStatus(StrEnum):
@@ -60,12 +67,22 @@ OPEN_EFFECT_STATUSES = frozenset(
 
 
 def effect_key(
-    platform: str, shop_id: str, case_id: str, decided_version: str | None, kind: EffectKind | str
+    platform: str,
+    shop_id: str,
+    case_id: str,
+    decided_version: str | None,
+    kind: EffectKind | str,
+    discriminator: str = "",
 ) -> str:
-    """Stable identity of one write at one decision point (the same across retries and restarts)."""
-    material = "\x1f".join(
-        (platform, shop_id, case_id, decided_version or "-", str(EffectKind(kind)))
-    )
+    """Stable identity of one write at one decision point (the same across retries and restarts).
+
+    ``discriminator`` tells apart effects of one kind that may occur more than once at the same
+    version (one notice per event); empty for every platform write, so their keys never change.
+    """
+    parts = [platform, shop_id, case_id, decided_version or "-", str(EffectKind(kind))]
+    if discriminator:
+        parts.append(discriminator)
+    material = "\x1f".join(parts)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 

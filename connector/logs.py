@@ -26,9 +26,21 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
+    """Render the message with its arguments, then redact the result.
+
+    Redacting the format string alone would miss secrets passed as ``%s`` arguments, and
+    would break the record (``secret=%s`` loses its placeholder), so logging would print the
+    raw arguments in its own error report instead.
+    """
+
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):
+                message = record.msg
+            record.msg = redact(message)
+            record.args = None
         return True
 
 

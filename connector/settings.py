@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connector.errors import ConfigError
@@ -75,6 +75,29 @@ class ConsoleSettings(_Section):
     port: int = Field(default=8780, ge=1, le=65535)
 
 
+class OpsSettings(_Section):
+    """Loopback port for /healthz, /readyz and /metrics while ``run`` serves (off by default)."""
+
+    enabled: bool = False
+    host: str = Field(default="127.0.0.1", pattern=r"^(127\.\d+\.\d+\.\d+|localhost|::1)$")
+    port: int = Field(default=8781, ge=1, le=65535)
+    stuck_after_s: float = Field(
+        default=600.0, gt=0, description="an effect in flight or overdue this long is stuck"
+    )
+
+
+NoticeEventName = Literal["escalated", "deadline_fallback", "deadline_at_risk"]
+
+
+class NotificationSettings(_Section):
+    """The connector's own events POSTed, signed, to one webhook (``secret`` may be env:NAME)."""
+
+    webhook_url: str = Field(pattern=r"^https?://")
+    secret: SecretStr = Field(min_length=16)
+    events: tuple[NoticeEventName, ...] = ("escalated", "deadline_fallback", "deadline_at_risk")
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+
 class ConnectorSettings(BaseSettings):
     """The whole configuration file."""
 
@@ -87,6 +110,8 @@ class ConnectorSettings(BaseSettings):
     daemon: DaemonSettings = DaemonSettings()
     warehouse: WarehouseSettings | None = None
     console: ConsoleSettings = ConsoleSettings()
+    ops: OpsSettings = OpsSettings()
+    notifications: NotificationSettings | None = None
     shops: list[ShopSettings] = Field(default_factory=list)
 
     @field_validator("shops")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,11 +57,31 @@ def run(config: ConfigOption, state_dir: StateDirOption = None) -> None:
     settings, state = _load(config, state_dir)
     logs.configure(json_lines=settings.daemon.json_logs)
     daemon = _build(settings, state)
-    if not settings.console.enabled:
+    with ExitStack() as stack:
+        if settings.ops.enabled:
+            stack.enter_context(_ops_server(settings, daemon))
+        if settings.console.enabled:
+            stack.enter_context(_console_server(settings, daemon))
         Service(daemon).run_forever()
-        return
-    with _console_server(settings, daemon):
-        Service(daemon).run_forever()
+
+
+def _ops_server(settings: ConnectorSettings, daemon: Any) -> Any:
+    """/healthz, /readyz, /metrics on the configured loopback port while the service runs."""
+    from datetime import timedelta
+
+    from connector.observability import ops_app
+    from mocks.kit.server import BackgroundServer
+
+    ops = settings.ops
+    app = ops_app(
+        lambda: daemon.store,
+        daemon,
+        clock=daemon.clock,
+        stuck_after=timedelta(seconds=ops.stuck_after_s),
+    )
+    server = BackgroundServer(app, host=ops.host, port=ops.port)
+    Console(stderr=True).print(f"ops endpoints on {server.base_url}/metrics")
+    return server
 
 
 def _console_server(settings: ConnectorSettings, daemon: Any) -> Any:

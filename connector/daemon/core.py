@@ -21,6 +21,7 @@ from connector.adapter import Capability, CasePage, SyncWindow
 from connector.crashpoints import crash_point
 from connector.effects import (
     MONEY_EFFECTS,
+    NOTICE_EFFECTS,
     PLATFORM_EFFECTS,
     EffectKind,
     EffectRequest,
@@ -48,6 +49,8 @@ from connector.models import (
     Warehouse,
     WarehouseState,
 )
+from connector.notify import decision_notices, enqueue_at_risk, send_notice
+from connector.observability import DaemonMetrics, NullMetrics
 from connector.policy import (
     APPROVING_ACTIONS,
     Action,
@@ -64,6 +67,7 @@ from .planner import next_review, plan
 
 if TYPE_CHECKING:
     from connector.clock import Clock
+    from connector.notify import WebhookNotifier
     from connector.ratelimit import QuotaGate
     from connector.settings import DaemonSettings
     from connector.warehouse import WarehouseClient
@@ -125,7 +129,11 @@ class Daemon:
         quota: QuotaGate,
         warehouse: WarehouseClient | None = None,
         sleep: Callable[[float], None] = time.sleep,  # noqa: TID251 - real waits; tests inject
+        notifier: WebhookNotifier | None = None,
+        metrics: DaemonMetrics | None = None,
     ) -> None:
+        self.notifier = notifier
+        self.metrics: DaemonMetrics = metrics if metrics is not None else NullMetrics()
         self.store = store
         self.clock = clock
         self.settings = settings
@@ -157,6 +165,8 @@ class Daemon:
         self._pool.shutdown(wait=True, cancel_futures=True)
         for shop in self.shops.values():
             shop.close()
+        if self.notifier is not None:
+            self.notifier.close()
 
     def _call(self, shop: ShopRuntime, fn: Callable[[], T]) -> T:
         """One adapter operation: retry transient blips in-call, report health.
@@ -387,6 +397,15 @@ class Daemon:
             spec.model_copy(update={"params": shop.evidence.attach(spec.kind, spec.params, case)})
             for spec in self._drop_repeated_asks(record, list(steps.effects))
         ]
+        notices = decision_notices(
+            self.notifier,
+            record,
+            rule_id=decision.rule_id,
+            action=decision.action.value,
+            escalated=steps.escalate,
+            deadline_fallback=decision.deadline_fallback,
+            now=now,
+        )
         with self.store.unit_of_work():
             crash_point("decide.before_commit")
             if supersede:
@@ -404,7 +423,7 @@ class Daemon:
                     "left_to_platform": decision.left_to_platform,
                 },
                 trace=[step.model_dump(mode="json") for step in decision.trace],
-                effects=effects,
+                effects=[*effects, *notices],
                 first_attempt_at=now,
             )
             self.store.set_case_state(
@@ -433,12 +452,17 @@ class Daemon:
                     details={"action": decision.action.value, "rule_id": decision.rule_id},
                 )
         crash_point("decide.committed")
+        self.metrics.decision(shop.platform, decision.action.value, decision.rule_id or "(none)")
         return decision
 
     def _refused_at_this_version(self, record: CaseRecord) -> DaemonNote | None:
         """The platform refused an effect decided on this very version: a person owns it now."""
         for effect in self.store.effects_of_case(record.key):
-            if effect.status is EffectStatus.failed and effect.decided_version == record.version:
+            if (
+                effect.status is EffectStatus.failed
+                and effect.decided_version == record.version
+                and effect.kind not in NOTICE_EFFECTS
+            ):
                 reason = effect.last_error or "refused"
                 return DaemonNote(
                     text_en=f"the platform refused {effect.kind}: {reason}; a person decides",
@@ -512,12 +536,16 @@ class Daemon:
             return "skipped"
         with slot, lock:
             try:
-                return self.send_effect(effect)
+                outcome = self.send_effect(effect)
             except Exception:  # the one broad catch: a bug in one send must not stop the relay
                 logger.exception(
                     "effect send crashed", extra={"effect_id": effect.id, "kind": effect.kind}
                 )
                 return "crashed"
+        after = self.store.get_effect(effect.id)
+        code = after.last_platform_code if after is not None else None
+        self.metrics.effect_attempt(effect.platform, str(effect.kind), outcome, code)
+        return outcome
 
     def send_effect(self, effect: EffectRecord) -> str:
         """Carry out one outbox row; every outcome is recorded with its audit entry."""
@@ -528,6 +556,15 @@ class Daemon:
         record = self.store.get_case(effect.case_key)
         if record is None:
             return "skipped"
+        if current.kind in NOTICE_EFFECTS:
+            return send_notice(
+                self.store,
+                self.notifier,
+                current,
+                now=self.clock.now(),
+                retry_schedule_s=self.settings.retry_schedule_s,
+                max_attempts=self.settings.max_attempts,
+            )
         if current.status is EffectStatus.unknown:
             resolved = self._resolve_unknown(shop, current, record)
             if resolved is not None:
@@ -739,6 +776,7 @@ class Daemon:
             if shop is None or record.state in (CaseState.done, CaseState.left_to_platform):
                 continue
             if self.store.open_effects(record.key):
+                enqueue_at_risk(self.store, self.notifier, record, now=now)
                 continue
             if self.decide_case(shop, record) is not None:
                 crash_point("sweep.decided")

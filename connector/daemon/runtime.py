@@ -16,6 +16,8 @@ from connector.errors import ConfigError, PolicyError
 from connector.evidence import EvidenceBuilder
 from connector.http import make_client
 from connector.messages import MessageTemplates
+from connector.notify import WebhookNotifier
+from connector.observability import Metrics
 from connector.policy import Policy, load_default_policy, load_policy
 from connector.ratelimit import QuotaGate
 from connector.registry import adapter_class
@@ -134,6 +136,11 @@ def build_daemon(
             http=make_client(config.warehouse.base_url, timeout_s=config.daemon.http_timeout_s),
         )
     kwargs = {} if sleep is None else {"sleep": sleep}
+    notifier = (
+        None
+        if config.notifications is None
+        else WebhookNotifier.from_settings(config.notifications, clock=clock)
+    )
     return Daemon(
         store=store,
         clock=clock,
@@ -141,5 +148,7 @@ def build_daemon(
         shops=shops,
         quota=quota,
         warehouse=warehouse,
+        notifier=notifier,
+        metrics=Metrics(),
         **kwargs,
     )

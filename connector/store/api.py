@@ -124,6 +124,8 @@ class EffectSpec(_Record):
 
     kind: EffectKind
     params: dict[str, Any] = Field(default_factory=dict)
+    discriminator: str = ""
+    """Part of the key where one kind may occur twice at a version (one notice per event)."""
 
 
 class EffectRecord(_Record):

@@ -34,7 +34,13 @@ from connector.audit import (
     entry_body,
 )
 from connector.clock import Clock, SystemClock, to_utc
-from connector.effects import OPEN_EFFECT_STATUSES, EffectKind, EffectStatus, effect_key
+from connector.effects import (
+    NOTICE_EFFECTS,
+    OPEN_EFFECT_STATUSES,
+    EffectKind,
+    EffectStatus,
+    effect_key,
+)
 from connector.errors import StoreError
 from connector.models import TERMINAL_STATUSES, CaseStatus, QuarantinedCase, RefundCase
 from connector.paths import db_path, ensure_state_dir
@@ -800,6 +806,7 @@ class SqliteStore:
                     decision.case_id,
                     decision.decided_version,
                     spec.kind,
+                    spec.discriminator,
                 )
                 params = clean_details(spec.params)
                 cursor = self._write(
@@ -862,18 +869,28 @@ class SqliteStore:
         return None if row is None else _effect_record(row)
 
     def due_effects(self, now: datetime, limit: int = 100) -> list[EffectRecord]:
-        """Pending or unknown effects whose time has come and whose earlier siblings are done."""
+        """Pending or unknown effects whose time has come and whose earlier siblings are done.
+
+        Notices (``NOTICE_EFFECTS``) neither wait for their siblings nor hold them up."""
+        notices = tuple(sorted(str(kind) for kind in NOTICE_EFFECTS))
+        marks = ", ".join("?" for _ in notices)
         rows = self._rows(
-            "SELECT e.* FROM effects e WHERE e.status IN ('pending', 'unknown') "
-            "AND e.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM effects p "
-            "WHERE p.decision_id = e.decision_id AND p.position < e.position "
-            "AND p.status <> 'done') ORDER BY e.next_attempt_at, e.id LIMIT ?",
-            (ts(now), limit),
+            "SELECT e.* FROM effects e WHERE e.status IN ('pending', 'unknown') "  # noqa: S608
+            f"AND e.next_attempt_at <= ? AND (e.kind IN ({marks}) OR NOT EXISTS "
+            "(SELECT 1 FROM effects p WHERE p.decision_id = e.decision_id "
+            f"AND p.position < e.position AND p.status <> 'done' AND p.kind NOT IN ({marks}))) "
+            "ORDER BY e.next_attempt_at, e.id LIMIT ?",
+            (ts(now), *notices, *notices, limit),
         )
         return [_effect_record(r) for r in rows]
 
     def open_effects(self, key: CaseKey) -> list[EffectRecord]:
-        return [e for e in self.effects_of_case(key) if e.status in OPEN_EFFECT_STATUSES]
+        """The case's writes still under way (notices about the case are not among them)."""
+        return [
+            e
+            for e in self.effects_of_case(key)
+            if e.status in OPEN_EFFECT_STATUSES and e.kind not in NOTICE_EFFECTS
+        ]
 
     def effects_of_case(self, key: CaseKey) -> list[EffectRecord]:
         rows = self._rows(
@@ -1089,6 +1106,8 @@ class SqliteStore:
         changed: list[EffectRecord] = []
         with self.unit_of_work():
             for effect in self.effects_of_case(key):
+                if effect.kind in NOTICE_EFFECTS:
+                    continue  # what a notice reports stays true when the case moves on
                 if effect.status in (EffectStatus.pending, EffectStatus.unknown):
                     _, after = self._move_effect(effect.id, EffectStatus.superseded)
                     self._effect_audit(AuditEvent.effect_superseded, after, reason=reason)
