@@ -1,7 +1,8 @@
 """Opaque page tokens and the page loop the core (and the conformance kit) drive.
 
 A token is URL-safe base64 of a small JSON object the adapter defines; callers only pass it
-back. ``iter_pages`` stops on the last page and refuses to run forever.
+back. ``iter_pages`` stops on the last page and refuses to run forever. ``keyset_next`` and
+``unread_on_backward_page`` keep offset paging from skipping records that change mid-pass.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 Page = TypeVar("Page")
@@ -89,3 +90,45 @@ def keyset_next(
         return {**state, "hi": step(edge, 1), "page": 1, "seen": keep}
     seen.update((rid, at) for at, rid in stamped)
     return {**same_bounds, "seen": seen}
+
+
+def last_page_number(total: int, page_size: int) -> int:
+    """The page number holding the last of ``total`` items (1 for an empty listing)."""
+    return max(1, -(-total // page_size))
+
+
+def unread_on_backward_page(
+    state: Mapping[str, Any],
+    stamped: Sequence[tuple[str | None, str]],
+    *,
+    raises_floor: bool,
+) -> tuple[list[bool], dict[str, Any]]:
+    """Which items of a page are new to this pass, for offset pages read last to first.
+
+    The listing is ordered by change time, newest first, over a window whose end is fixed for
+    the pass, so a record that changes meanwhile leaves it. Reading from the last page back,
+    a departure only shifts records already read into the unread range (they come back, and
+    are dropped here); an unread record never shifts past the boundary. ``stamped`` is the
+    page as ``(stamp or None, id)`` in list order, with sortable stamps.
+
+    ``state`` holds ``seen`` (id -> stamp, read this pass), ``floor`` (the newest stamp read
+    on a backward page) and ``ordered``. An unread record precedes every record read, so a
+    stamp below ``floor`` is a record read before; only ids at ``floor`` need remembering.
+    ``raises_floor`` is false for a page read out of that order (the first page read to learn
+    the total). A page that is not newest-first switches the stamp rule off for the pass and
+    every id is remembered instead.
+    """
+    seen: dict[str, str | None] = dict(state.get("seen") or {})
+    floor: str | None = state.get("floor")
+    stamps = [stamp for stamp, _ in stamped if stamp is not None]
+    ordered = bool(state.get("ordered", True)) and stamps == sorted(stamps, reverse=True)
+    fresh: list[bool] = []
+    for stamp, item_id in stamped:
+        below = ordered and floor is not None and stamp is not None and stamp < floor
+        fresh.append(item_id not in seen and not below)
+        seen[item_id] = stamp
+    if raises_floor and stamps:
+        floor = max(stamps) if floor is None else max(floor, *stamps)
+    if ordered and floor is not None:
+        seen = {i: s for i, s in seen.items() if s is None or s >= floor}
+    return fresh, {**state, "seen": seen, "floor": floor, "ordered": ordered}

@@ -6,7 +6,6 @@ and ``trace.py``; errors are mapped by ``errors.py``. It never retries, sleeps o
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -16,7 +15,12 @@ import httpx
 
 from adapters._rpc.envelope import unwrap_list
 from adapters._rpc.errors import AlreadyInTargetState, PlatformFault
-from adapters._rpc.paging import decode_token, encode_token
+from adapters._rpc.paging import (
+    decode_token,
+    encode_token,
+    last_page_number,
+    unread_on_backward_page,
+)
 from adapters._rpc.signing import FileParts
 from adapters._rpc.values import format_local_time, parse_local_time
 from adapters.taobao.api import TopApi
@@ -55,12 +59,6 @@ REFUSE_PROOF_MAX_BYTES = 130_000
 MESSAGE_IMAGE_MAX_BYTES = 500 * 1024
 MESSAGE_MAX_BYTES = 400
 MEMO_EXISTS = "isv.trade-memo-exist"
-RECEIVER_FIELDS: dict[str, str] = {
-    "receiver_name": "name",
-    "receiver_mobile": "phone",
-    "receiver_address": "address",
-}
-"""taobao.trade.get receiver fields -> the contract's contact keys."""
 
 
 class TaobaoAdapter(PlatformAdapter):
@@ -80,10 +78,14 @@ class TaobaoAdapter(PlatformAdapter):
             Capability.message_buyer,
             Capability.write_order_memo,
             Capability.logistics_trace,
-            Capability.buyer_contact,
         }
     )
-    missing_capabilities: ClassVar[dict[Capability, str]] = {}
+    missing_capabilities: ClassVar[dict[Capability, str]] = {
+        Capability.buyer_contact: (
+            "TOP gives sellers only a pseudonymous buyer_open_uid; contact goes through "
+            "taobao.refund.message.add"
+        ),
+    }
 
     def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
         if not isinstance(settings, TaobaoSettings):
@@ -129,108 +131,99 @@ class TaobaoAdapter(PlatformAdapter):
     # ---- list ----------------------------------------------------------------------------------
 
     def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
-        """One page of refunds modified in the window (keyset on ``modified``, see ``_next``).
+        """One page of refunds modified in the window; a pass skips no unchanged case.
 
-        The platform pages by offset, newest change first, so a case changed while we page
-        would shift every later offset and an unchanged case could be skipped. Instead each
-        next page narrows ``end_modified`` to just above the oldest ``modified`` seen so far
-        (times have one-second resolution) and skips the ids already returned there; a case
-        changed meanwhile moves past the narrowed end and is listed by the next window (the
-        core's look-back). If pages turn out not to be ordered that way, or one second holds
-        more than a page, this steps the offset within the same bounds instead.
+        TOP pages by offset, newest change first. A case changed while we page leaves the
+        window's fixed end and every later offset shifts, so reading first to last would skip
+        unchanged cases, however their ``modified`` seconds fall (bulk imports share one).
+        So the first call learns ``total_results`` (and returns page 1), then pages are read
+        from the last back to the first: a departure only brings cases already read back into
+        the unread pages, and those are dropped (``unread_on_backward_page``). Changed cases
+        are for the next pass's look-back.
         """
-        state = self._page_state(window, page)
-        body = self._api.refunds_receive_get(
-            fields=LIST_FIELDS,
-            start_modified=format_local_time(window.start),
-            end_modified=state["end"],
-            page_no=state["page"],
-            page_size=self.settings.page_size,
-        )
-        items = unwrap_list(body, "refunds", "refund", platform=PLATFORM)
-        seen: dict[str, str] = state["seen"]
-        cases: list[RefundCase] = []
-        raw: list[dict[str, Any]] = []
-        quarantined: list[QuarantinedCase] = []
-        for item in items:
-            if isinstance(item, Mapping) and str(item.get("refund_id")) in seen:
-                continue
-            parsed = refund_to_case(item, shop_id=self.settings.shop_id, tmall=self.settings.tmall)
-            if isinstance(parsed, QuarantinedCase):
-                logger.warning(
-                    "refund quarantined",
-                    extra={"case_id": parsed.case_id, "problems": parsed.summary()},
-                )
-                quarantined.append(parsed)
-            else:
-                cases.append(parsed)
-                raw.append(private_free(item))
-        has_next = body.get("has_next") in (True, "true")
-        next_page = self._next(state, items) if has_next and items else None
-        return CasePage(cases=cases, quarantined=quarantined, next_page=next_page, raw=raw)
-
-    def _page_state(self, window: SyncWindow, page: str | None) -> dict[str, Any]:
         if page is None:
-            end = window.end
-            if end.microsecond:  # the window is [start, end): round up to whole seconds
-                end = end.replace(microsecond=0) + timedelta(seconds=1)
-            return {"end": format_local_time(end), "page": 1, "seen": {}}
+            state = self._first_state(window)
+            body = self._api.refunds_receive_get(
+                fields=LIST_FIELDS,
+                start_modified=state["start"],
+                end_modified=state["end"],
+                page_no=1,
+                page_size=self.settings.page_size,
+                use_has_next=False,
+            )
+            total = _total_results(body)
+        else:
+            state = self._resume(page)
+            body = self._api.refunds_receive_get(
+                fields=LIST_FIELDS,
+                start_modified=state["start"],
+                end_modified=state["end"],
+                page_no=state["page"],
+                page_size=self.settings.page_size,
+            )
+        items = unwrap_list(body, "refunds", "refund", platform=PLATFORM)
+        fresh, state = unread_on_backward_page(
+            state, [_stamp(item) for item in items], raises_floor=page is not None
+        )
+        if page is None:
+            last = last_page_number(total, self.settings.page_size)
+            next_page_no = last if last > 1 else 0
+        else:
+            next_page_no = state["page"] - 1
+        next_page = encode_token({**state, "page": next_page_no}) if next_page_no else None
+        out = CasePage(cases=[], next_page=next_page)
+        for item, new in zip(items, fresh, strict=True):
+            if new:
+                self._add(out, item)
+        return out
+
+    def _add(self, out: CasePage, item: Any) -> None:
+        parsed = refund_to_case(item, shop_id=self.settings.shop_id, tmall=self.settings.tmall)
+        if isinstance(parsed, QuarantinedCase):
+            logger.warning(
+                "refund quarantined",
+                extra={"case_id": parsed.case_id, "problems": parsed.summary()},
+            )
+            out.quarantined.append(parsed)
+        else:
+            out.cases.append(parsed)
+            out.raw.append(private_free(item))
+
+    @staticmethod
+    def _first_state(window: SyncWindow) -> dict[str, Any]:
+        """The pass's fixed bounds: from the start's second to the last whole second of the end.
+
+        ``end_modified`` is inclusive. Rounding the end down (never up) keeps a second that is
+        still running out of the pass, so a case changed during the pass cannot land inside it
+        and push unread cases up; the rest of that second is the next window's (it starts at or
+        before this end).
+        """
+        return {
+            "start": format_local_time(window.start),
+            "end": format_local_time(window.end.replace(microsecond=0)),
+            "page": 1,
+            "seen": {},
+            "floor": None,
+            "ordered": True,
+        }
+
+    @staticmethod
+    def _resume(token: str) -> dict[str, Any]:
         try:
-            state = decode_token(page)
+            state = decode_token(token)
+            parse_local_time(state["start"])
             parse_local_time(state["end"])
-            if not isinstance(state["page"], int) or not isinstance(state["seen"], dict):
+            page, seen, floor = state["page"], state["seen"], state["floor"]
+            if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+                raise TypeError
+            if not isinstance(seen, dict) or not isinstance(state["ordered"], bool):
+                raise TypeError
+            if floor is not None and not isinstance(floor, str):
                 raise TypeError
         except (ValueError, KeyError, TypeError) as exc:
             msg = "page token was not made by this adapter for this window"
             raise InvalidRequestError(msg, platform=PLATFORM, operation="list_cases") from exc
         return state
-
-    @staticmethod
-    def _next(state: Mapping[str, Any], items: list[Any]) -> str:
-        stamps: list[tuple[str, str]] = []
-        for item in items:
-            if isinstance(item, Mapping) and isinstance(item.get("modified"), str):
-                try:
-                    parse_local_time(item["modified"])
-                except ValueError:
-                    continue
-                stamps.append((item["modified"], str(item.get("refund_id"))))
-        if not stamps:
-            nxt = {"end": state["end"], "page": state["page"] + 1, "seen": state["seen"]}
-            return encode_token(nxt)
-        descending = all(a[0] >= b[0] for a, b in itertools.pairwise(stamps))
-        oldest = min(stamp for stamp, _ in stamps)
-        # Anything at or after the oldest second may come back on the next request: skip it.
-        seen = {
-            rid: stamp
-            for rid, stamp in (*state["seen"].items(), *((r, s) for s, r in stamps))
-            if stamp >= oldest
-        }
-        narrowed = format_local_time(parse_local_time(oldest) + timedelta(seconds=1))
-        if descending and narrowed < state["end"]:
-            return encode_token({"end": narrowed, "page": 1, "seen": seen})
-        # Unordered, or the page did not get below the current end: step the offset instead.
-        return encode_token({"end": state["end"], "page": state["page"] + 1, "seen": seen})
-
-    # ---- buyer contact (read live, never kept) --------------------------------------------------
-
-    def reveal_buyer_contact(self, case_id: str) -> dict[str, str]:
-        """The order's receiver from ``taobao.trade.get``: the refund names its ``tid``."""
-        body = self._api.refund_get(case_id, fields=("refund_id", "tid"))
-        refund = body.get("refund")
-        if not isinstance(refund, Mapping) or not refund.get("tid"):
-            raise NotFoundError("no such refund", platform=PLATFORM, case_id=case_id)
-        trade_body = self._api.trade_get(str(refund["tid"]), fields=RECEIVER_FIELDS)
-        trade = trade_body.get("trade")
-        if not isinstance(trade, Mapping):
-            raise MalformedPayloadError(
-                "is missing", field="trade", platform=PLATFORM, case_id=case_id
-            )
-        return {
-            name: str(trade[wire])
-            for wire, name in RECEIVER_FIELDS.items()
-            if trade.get(wire) not in (None, "")
-        }
 
     # ---- get -----------------------------------------------------------------------------------
 
@@ -505,6 +498,30 @@ class TaobaoAdapter(PlatformAdapter):
         if not content or len(content) > limit:
             raise self._bad(effect, f"params.{name} must be 1 to {limit} bytes")
         return {part: image_part(content, part)}
+
+
+def _total_results(body: Mapping[str, Any]) -> int:
+    """``total_results`` of a list answer asked with ``use_has_next=false``."""
+    value = body.get("total_results")
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise MalformedPayloadError(
+            f"must be a non-negative integer (got {value!r})",
+            field="total_results",
+            platform=PLATFORM,
+            operation="taobao.refunds.receive.get",
+        )
+    return int(value)
+
+
+def _stamp(item: Any) -> tuple[str | None, str]:
+    """``(modified as a sortable GMT+8 string, or None, refund_id)`` of one list item."""
+    if not isinstance(item, Mapping):
+        return None, repr(item)
+    try:
+        stamp: str | None = format_local_time(parse_local_time(item.get("modified")))
+    except ValueError:
+        stamp = None
+    return stamp, str(item.get("refund_id"))
 
 
 def _new_version(body: Mapping[str, Any]) -> str | None:

@@ -105,7 +105,9 @@ class TopApi:
         page_no: int,
         page_size: int,
         status: str | None = None,
+        use_has_next: bool = True,
     ) -> Mapping[str, Any]:
+        """``use_has_next`` answers ``has_next`` cheaply; false answers ``total_results``."""
         return self.call(
             "taobao.refunds.receive.get",
             {
@@ -115,7 +117,7 @@ class TopApi:
                 "status": status,
                 "page_no": page_no,
                 "page_size": page_size,
-                "use_has_next": True,
+                "use_has_next": use_has_next,
             },
         )
 

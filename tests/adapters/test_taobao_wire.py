@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -70,8 +71,6 @@ def test_signature_vectors_from_the_reference(method: Any, expected: str) -> Non
 
 
 def _window(clock: FakeClock) -> SyncWindow:
-    from datetime import timedelta
-
     return SyncWindow(clock.now() - timedelta(hours=2), clock.now())
 
 
@@ -80,7 +79,7 @@ def test_list_request_is_signed_in_the_body_with_system_params(
     adapter: TaobaoAdapter, clock: FakeClock
 ) -> None:
     route = respx.post(GATEWAY).mock(
-        return_value=ok("taobao.refunds.receive.get", {"has_next": False, "refunds": {}})
+        return_value=ok("taobao.refunds.receive.get", {"total_results": 0, "refunds": {}})
     )
     page = adapter.list_cases(_window(clock))
     assert page.cases == []
@@ -94,7 +93,8 @@ def test_list_request_is_signed_in_the_body_with_system_params(
     assert sent["timestamp"] == "2026-11-12 10:00:00"  # GMT+8 of the fake clock
     assert sent["start_modified"] == "2026-11-12 08:00:00"
     assert (sent["v"], sent["format"], sent["sign_method"]) == ("2.0", "json", "hmac-sha256")
-    assert sent["use_has_next"] == "true"
+    assert sent["end_modified"] == "2026-11-12 10:00:00"
+    assert sent["use_has_next"] == "false"  # the first call of a pass learns total_results
     assert "buyer_nick" not in sent["fields"].split(",")
     assert "" not in sent.values()
     assert "status" not in sent  # None parameters are never sent, not even empty
@@ -344,7 +344,8 @@ def test_malformed_bodies(adapter: TaobaoAdapter, clock: FakeClock, body: bytes)
 def _list(adapter: TaobaoAdapter, clock: FakeClock, items: list[dict[str, Any]], **extra: Any):  # type: ignore[no-untyped-def]
     respx.post(GATEWAY).mock(
         return_value=ok(
-            "taobao.refunds.receive.get", {"has_next": False, "refunds": {"refund": items}, **extra}
+            "taobao.refunds.receive.get",
+            {"total_results": len(items), "refunds": {"refund": items}, **extra},
         )
     )
     return adapter.list_cases(_window(clock))
@@ -463,34 +464,66 @@ def test_malformed_item_is_quarantined_and_the_page_proceeds(
     assert len(page.raw) == 2
 
 
+def _listed(total: int | None, *items: dict[str, Any]) -> httpx.Response:
+    payload: dict[str, Any] = {"refunds": {"refund": list(items)}}
+    payload.update({"has_next": False} if total is None else {"total_results": total})
+    return ok("taobao.refunds.receive.get", payload)
+
+
 @respx.mock
-def test_keyset_paging_narrows_end_and_skips_seen(adapter: TaobaoAdapter, clock: FakeClock) -> None:
-    first = [
-        refund(refund_id="3", modified="2026-11-12 09:50:00"),
-        refund(refund_id="2", modified="2026-11-12 09:40:00"),
-    ]
-    second = [
-        refund(refund_id="2", modified="2026-11-12 09:40:00"),
-        refund(refund_id="1", modified="2026-11-12 09:10:00"),
-    ]
+def test_paging_reads_the_last_page_first_and_drops_what_it_read(
+    http: httpx.Client, clock: FakeClock
+) -> None:
+    """Page 1 with the total, then pages 3, 2, 1: cases read twice come back only once."""
+    a, b, c, d, e = (refund(refund_id=i, modified="2026-11-12 09:40:00") for i in "abcde")
     route = respx.post(GATEWAY).mock(
         side_effect=[
-            ok("taobao.refunds.receive.get", {"has_next": True, "refunds": {"refund": first}}),
-            ok("taobao.refunds.receive.get", {"has_next": False, "refunds": {"refund": second}}),
+            _listed(5, e, d),  # page 1 of 5 at page_size 2
+            _listed(None, a),  # page 3
+            _listed(None, c, b),  # page 2
+            _listed(None, c, b),  # page 1 after d and e changed: b and c shifted up, read again
         ]
     )
-    window = _window(clock)
-    page1 = adapter.list_cases(window)
-    assert [c.case_id for c in page1.cases] == ["3", "2"]
-    assert page1.next_page
-    page2 = adapter.list_cases(window, page1.next_page)
-    assert [c.case_id for c in page2.cases] == ["1"]
-    assert page2.next_page is None
-    sent = form(route.calls[1].request)
-    # one second above the oldest seen (times have second resolution), from page 1 again
-    assert (sent["end_modified"], sent["page_no"]) == ("2026-11-12 09:40:01", "1")
+    adapter = TaobaoAdapter(settings(page_size=2), http=http, clock=clock)
+    window = SyncWindow(clock.now() - timedelta(hours=2), clock.now() + timedelta(seconds=1.5))
+    ids: list[str] = []
+    token: str | None = None
+    sent: list[dict[str, str]] = []
+    for _ in range(4):
+        page = adapter.list_cases(window, token)
+        sent.append(form(route.calls.last.request))
+        ids += [case.case_id for case in page.cases]
+        token = page.next_page
+    assert token is None
+    assert ids == ["e", "d", "a", "c", "b"]
+    assert [s["page_no"] for s in sent] == ["1", "3", "2", "1"]
+    assert [s["use_has_next"] for s in sent] == ["false", "true", "true", "true"]
+    # the end is fixed for the pass, rounded down to a whole second that has begun
+    assert {s["end_modified"] for s in sent} == {"2026-11-12 10:00:01"}
     with pytest.raises(InvalidRequestError):
         adapter.list_cases(window, "not-a-token")
+
+
+@respx.mock
+def test_one_page_window_is_one_call(adapter: TaobaoAdapter, clock: FakeClock) -> None:
+    route = respx.post(GATEWAY).mock(return_value=_listed(1, refund()))
+    page = adapter.list_cases(_window(clock))
+    assert [c.case_id for c in page.cases] == ["900001"]
+    assert page.next_page is None
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize("total", [None, "many", -1, True])
+@respx.mock
+def test_a_first_answer_without_a_count_is_malformed(
+    adapter: TaobaoAdapter, clock: FakeClock, total: object
+) -> None:
+    payload: dict[str, Any] = {"has_next": True, "refunds": {"refund": [refund()]}}
+    if total is not None:
+        payload["total_results"] = total
+    respx.post(GATEWAY).mock(return_value=ok("taobao.refunds.receive.get", payload))
+    with pytest.raises(MalformedPayloadError, match="total_results"):
+        adapter.list_cases(_window(clock))
 
 
 @respx.mock
