@@ -280,7 +280,7 @@ def _agree_one(call: Call, item: AgreeItem) -> dict[str, Any]:
             )
         else:
             raise status_error(refund, "同意退款")
-        refundable = refund.refund_fee_fen - refund.refunded_fen
+        refundable = min(refund.refund_fee_fen, refund.total_fee_fen) - refund.refunded_fen
         if item.amount <= 0 or item.amount > refundable:
             raise business(e.AMOUNT_TOO_HIGH, f"退款金额必须大于0且不超过可退金额{refundable}分")
         key = item.version or str(refund.version)

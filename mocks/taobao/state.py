@@ -402,7 +402,9 @@ class TaobaoMock(FakePlatform):
         key: str | None,
         amount: int | None = None,
     ) -> JsonDict:
-        paid = refund.refund_fee_fen - refund.refunded_fen if amount is None else amount
+        # The platform never pays back more than the buyer paid, whatever was asked for.
+        left = refund.total_fee_fen - refund.refunded_fen
+        paid = min(refund.refund_fee_fen - refund.refunded_fen, left) if amount is None else amount
         refund.refunded_fen += paid
         if refund.status == "WAIT_SELLER_CONFIRM_GOODS":
             refund.good_status = "BUYER_RETURNED_GOODS"
