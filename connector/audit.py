@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -72,6 +73,8 @@ def _json_default(value: Any) -> Any:
         return value.value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
+    if isinstance(value, Decimal):  # exact wire money (JD's yuan): kept exact, as text
+        return str(value)
     if isinstance(value, set | frozenset | tuple):
         return sorted(value) if isinstance(value, set | frozenset) else list(value)
     msg = f"{type(value).__name__} is not JSON serializable"

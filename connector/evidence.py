@@ -129,8 +129,19 @@ def _encoded(name: str, data: bytes) -> dict[str, Any]:
 class EvidenceBuilder:
     """Adds pictures to effect parameters at decision time (stored with the effect, hashed)."""
 
-    def attach(self, kind: EffectKind, params: dict[str, Any], case: RefundCase) -> dict[str, Any]:
+    def attach(
+        self,
+        kind: EffectKind,
+        params: dict[str, Any],
+        case: RefundCase,
+        *,
+        no_proof_image: str | None = None,
+    ) -> dict[str, Any]:
+        """``no_proof_image``: why the platform's refusal takes no image. Then none is built
+        (a hash in the audit log would claim a picture that never went), and the why is kept."""
         if kind is EffectKind.refuse_refund:
+            if no_proof_image is not None:
+                return {**params, "proof_image_not_sent": no_proof_image}
             kinds = list(params.get("evidence_kinds") or [])
             return {**params, **_encoded("proof_image", render_record(case, kinds))}
         if kind is EffectKind.message_buyer:

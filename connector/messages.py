@@ -26,6 +26,14 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "refusal.default": (
         "您好，订单 $order_id 的本次申请暂不符合同意条件，相关凭证已上传，如有疑问请联系客服。"
     ),
+    # For platforms whose refusal takes text only (no proof upload): no claim of an upload.
+    "refusal.no_reason_window.text_only": (
+        "您好，订单 $order_id 已于 $delivered_on 签收，已超过7天无理由退货期限，"
+        "本次申请无法同意。"
+    ),
+    "refusal.default.text_only": (
+        "您好，订单 $order_id 的本次申请暂不符合同意条件，如有疑问请联系客服。"
+    ),
     "memo.refunded": "[售后] $case_id 已退款 $amount_yuan 元（$decided_by），请勿重复退款。",
 }
 
@@ -56,12 +64,15 @@ class MessageTemplates:
     def ask_to_modify(self, case: RefundCase) -> str:
         return _fit_bytes(self._render("ask_to_modify", case), MESSAGE_MAX_BYTES)
 
-    def refusal(self, case: RefundCase) -> str:
+    def refusal(self, case: RefundCase, *, proof_uploaded: bool = True) -> str:
+        """The refusal reason; ``proof_uploaded`` False where the refusal takes text only."""
         name = (
             "refusal.no_reason_window"
             if case.reason is Reason.no_reason_7d
             else "refusal.default"
         )
+        if not proof_uploaded:
+            name += ".text_only"
         return self._render(name, case)[:REFUSAL_MAX_CHARS]
 
     def refund_memo(

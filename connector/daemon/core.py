@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from connector.adapter import Capability, CasePage, SyncWindow
+from connector.adapter import EFFECT_CAPABILITY, Capability, CasePage, SyncWindow
 from connector.crashpoints import crash_point
 from connector.effects import (
     MONEY_EFFECTS,
@@ -59,11 +59,12 @@ from connector.policy import (
     decide,
     decide_for_person,
 )
+from connector.policy.decision import action_zh
 from connector.retrying import make_retrying
 from connector.store import CaseKey, CaseRecord, CaseState, EffectRecord, Store
 
 from .health import ShopHealth
-from .planner import next_review, plan
+from .planner import ACTION_CAPABILITY, next_review, plan
 
 if TYPE_CHECKING:
     from connector.clock import Clock
@@ -392,11 +393,20 @@ class Daemon:
                 case, shop.policy, now, rule_id=decision.rule_id, note=refused
             )
         decision = self._cap_to_refundable(case, decision)
-        steps = plan(case, decision, shop.policy, now, shop.templates)
+        decision = self._within_adapter(shop, decision)
+        steps = plan(case, decision, shop.policy, now, shop.templates, shop.adapter.capabilities)
+        no_proof = _lacks(shop, Capability.refuse_with_proof_image)
         effects = [
-            spec.model_copy(update={"params": shop.evidence.attach(spec.kind, spec.params, case)})
+            spec.model_copy(
+                update={
+                    "params": shop.evidence.attach(
+                        spec.kind, spec.params, case, no_proof_image=no_proof
+                    )
+                }
+            )
             for spec in self._drop_repeated_asks(record, list(steps.effects))
         ]
+        not_planned = {str(k): _lacks(shop, EFFECT_CAPABILITY[k]) for k in steps.not_planned}
         notices = decision_notices(
             self.notifier,
             record,
@@ -421,6 +431,7 @@ class Daemon:
                     "guard": decision.guard,
                     "deadline_fallback": decision.deadline_fallback,
                     "left_to_platform": decision.left_to_platform,
+                    **({"not_planned": not_planned} if not_planned else {}),
                 },
                 trace=[step.model_dump(mode="json") for step in decision.trace],
                 effects=[*effects, *notices],
@@ -469,6 +480,26 @@ class Daemon:
                     text_zh=f"平台拒绝了 {effect.kind}：{reason}；转人工处理",
                 )
         return None
+
+    def _within_adapter(self, shop: ShopRuntime, decision: Decision) -> Decision:
+        """An action the shop's adapter cannot carry out (JD cannot message buyers) is a person's.
+
+        The rule's parameters stay, so its deadline fallback (e.g. refuse) still applies when
+        the guard's time comes and the policy decides afresh.
+        """
+        needed = ACTION_CAPABILITY.get(decision.action)
+        if needed is None or needed in shop.adapter.capabilities:
+            return decision
+        why = _lacks(shop, needed)
+        note = DaemonNote(
+            text_en=f"{decision.action.value} needs {needed}, which {shop.platform} lacks "
+            f"({why}): a person does it",
+            text_zh=f"{action_zh(decision.action)}需要{needed}，{shop.platform} 不支持"
+            f"（{why}）：转人工处理",
+        )
+        return decision.model_copy(
+            update={"action": Action.human, "trace": (*decision.trace, note)}
+        )
 
     def _cap_to_refundable(self, case: RefundCase, decision: Decision) -> Decision:
         """Never approve more than paid less what was already refunded on the same order."""
@@ -809,6 +840,14 @@ class Daemon:
             if not due and not self.store.cases_in_state(CaseState.new, limit=1):
                 break
         return total
+
+
+def _lacks(shop: ShopRuntime, capability: Capability) -> str | None:
+    """Why the shop's adapter lacks ``capability`` (None when it has it)."""
+    adapter = shop.adapter
+    if capability in adapter.capabilities:
+        return None
+    return adapter.missing_capabilities.get(capability) or f"{shop.platform} cannot {capability}"
 
 
 def _ms(started: float) -> float:

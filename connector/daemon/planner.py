@@ -2,7 +2,9 @@
 
 Pure: the daemon writes what this returns in the same unit of work as the decision and its audit
 entry. A void of the warehouse order precedes the refund it makes safe; a memo follows a refund so
-people using the platform's own tools never refund twice.
+people using the platform's own tools never refund twice. Only what the shop's adapter can do is
+planned: an action it cannot carry out goes to a person (``ACTION_CAPABILITY``), and a courtesy
+effect it cannot make is left out and named (``Plan.not_planned``).
 """
 
 from __future__ import annotations
@@ -10,11 +12,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from connector.adapter import EFFECT_CAPABILITY, Capability
 from connector.effects import EffectKind
 from connector.messages import MessageTemplates
 from connector.models import RefundCase
 from connector.policy import Action, Decision, Policy
 from connector.store.api import CaseState, EffectSpec
+
+ACTION_CAPABILITY: dict[Action, Capability] = {
+    Action.approve_refund: Capability.agree_refund,
+    Action.confirm_return_and_refund: Capability.confirm_return_and_refund,
+    Action.approve_return: Capability.agree_return,
+    Action.reject: Capability.refuse_refund,
+    Action.ask_buyer_to_modify: Capability.message_buyer,
+}
+"""What an action cannot be carried out without; where the adapter lacks it, a person acts."""
+
+OPTIONAL_EFFECTS = frozenset({EffectKind.write_order_memo})
+"""Effects a decision does without where the adapter cannot make them: courtesies, not answers."""
+
+EVERY_CAPABILITY = frozenset(Capability)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +43,8 @@ class Plan:
     next_review_at: datetime | None
     escalate: bool
     """Alert a reviewer now (queue + notification)."""
+    not_planned: tuple[EffectKind, ...] = ()
+    """Optional effects left out because the shop's adapter cannot make them."""
 
 
 def review_times(case: RefundCase, policy: Policy) -> tuple[datetime | None, datetime | None]:
@@ -49,8 +68,12 @@ def plan(
     policy: Policy,
     now: datetime,
     templates: MessageTemplates,
+    capabilities: frozenset[Capability] = EVERY_CAPABILITY,
 ) -> Plan:
-    """Effects and the case's next state for ``decision`` on ``case`` at ``now``."""
+    """Effects and the case's next state for ``decision`` on ``case`` at ``now``.
+
+    ``capabilities`` are the shop adapter's: optional effects outside them are not planned.
+    """
     p = decision.parameters
     action = decision.action
     amount = p.refund_amount if p.refund_amount is not None else case.refund_amount
@@ -80,7 +103,10 @@ def plan(
             EffectSpec(
                 kind=EffectKind.refuse_refund,
                 params={
-                    "message": templates.refusal(case),
+                    "message": templates.refusal(
+                        case,
+                        proof_uploaded=Capability.refuse_with_proof_image in capabilities,
+                    ),
                     "evidence_kinds": sorted(k.value for k in p.evidence_kinds),
                 },
             )
@@ -92,6 +118,12 @@ def plan(
                 params={"content": templates.ask_to_modify(case), "purpose": "ask_to_modify"},
             )
         )
+    not_planned = tuple(
+        spec.kind
+        for spec in effects
+        if spec.kind in OPTIONAL_EFFECTS and EFFECT_CAPABILITY[spec.kind] not in capabilities
+    )
+    effects = [spec for spec in effects if spec.kind not in not_planned]
     state = _state_after(decision, bool(effects))
     if state in (CaseState.done, CaseState.left_to_platform):
         review_at = None
@@ -100,6 +132,7 @@ def plan(
         state=state,
         next_review_at=review_at,
         escalate=p.escalated,
+        not_planned=not_planned,
     )
 
 
