@@ -21,10 +21,17 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """Wall time. Only the demo and the real-process runs use it."""
+    """Wall time. Only the demo and the real-process runs use it.
+
+    ``offset_s`` shifts it (``REFUND_CONNECTOR_CLOCK_OFFSET_S`` for ``run``/``once``): a
+    real-process test moves the daemon past a guard time, or skews it as a bad host clock would.
+    """
+
+    def __init__(self, offset_s: float = 0.0) -> None:
+        self.offset = timedelta(seconds=offset_s)
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return datetime.now(UTC) + self.offset
 
 
 class FakeClock:

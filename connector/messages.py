@@ -47,6 +47,18 @@ class MessageTemplates:
     """Template texts by name; ``overrides`` (a shop's own) win over the defaults."""
 
     overrides: dict[str, str] = field(default_factory=dict)
+    reason_ids: dict[str, str] = field(default_factory=dict)
+    """Template name -> the platform's refusal reason id (Taobao's refuse_reason_id)."""
+
+    def refusal_template(self, case: RefundCase) -> str:
+        return (
+            "refusal.no_reason_window"
+            if case.reason is Reason.no_reason_7d
+            else "refusal.default"
+        )
+
+    def refusal_reason_id(self, case: RefundCase) -> str | None:
+        return self.reason_ids.get(self.refusal_template(case))
 
     def _render(self, name: str, case: RefundCase, **extra: str) -> str:
         text = self.overrides.get(name) or DEFAULT_TEMPLATES[name]
@@ -66,14 +78,9 @@ class MessageTemplates:
 
     def refusal(self, case: RefundCase, *, proof_uploaded: bool = True) -> str:
         """The refusal reason; ``proof_uploaded`` False where the refusal takes text only."""
-        name = (
-            "refusal.no_reason_window"
-            if case.reason is Reason.no_reason_7d
-            else "refusal.default"
-        )
-        if not proof_uploaded:
-            name += ".text_only"
-        return self._render(name, case)[:REFUSAL_MAX_CHARS]
+        name = self.refusal_template(case) + ("" if proof_uploaded else ".text_only")
+        text = self._render(name, case)[:REFUSAL_MAX_CHARS]
+        return text if len(text) >= 2 else DEFAULT_TEMPLATES["refusal.default"][:REFUSAL_MAX_CHARS]
 
     def refund_memo(
         self, case: RefundCase, amount: int, decided_by: str = "refund-connector"

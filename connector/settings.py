@@ -67,6 +67,25 @@ class ShopSettings(_Section):
     enabled: bool = True
     quota: QuotaSettings = QuotaSettings()
     settings: dict[str, Any] = Field(default_factory=dict)
+    templates: dict[str, str] = Field(
+        default_factory=dict,
+        description="this shop's own buyer-facing texts by template name (connector/messages.py)",
+    )
+    refusal_reason_ids: dict[str, str] = Field(
+        default_factory=dict,
+        description="template name -> the platform's refusal reason id, where it has them",
+    )
+
+    @field_validator("templates")
+    @classmethod
+    def _known_templates(cls, templates: dict[str, str]) -> dict[str, str]:
+        from connector.messages import DEFAULT_TEMPLATES
+
+        unknown = sorted(set(templates) - set(DEFAULT_TEMPLATES))
+        if unknown:
+            msg = f"unknown template names {unknown}; known: {sorted(DEFAULT_TEMPLATES)}"
+            raise ValueError(msg)
+        return templates
 
 
 class ConsoleSettings(_Section):

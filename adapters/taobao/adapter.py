@@ -59,6 +59,12 @@ REFUSE_PROOF_MAX_BYTES = 130_000
 MESSAGE_IMAGE_MAX_BYTES = 500 * 1024
 MESSAGE_MAX_BYTES = 400
 MEMO_EXISTS = "isv.trade-memo-exist"
+RECEIVER_FIELDS: dict[str, str] = {
+    "receiver_name": "name",
+    "receiver_mobile": "phone",
+    "receiver_address": "address",
+}
+"""taobao.trade.get receiver fields -> the contract's contact keys."""
 
 
 class TaobaoAdapter(PlatformAdapter):
@@ -78,14 +84,10 @@ class TaobaoAdapter(PlatformAdapter):
             Capability.message_buyer,
             Capability.write_order_memo,
             Capability.logistics_trace,
+            Capability.buyer_contact,
         }
     )
-    missing_capabilities: ClassVar[dict[Capability, str]] = {
-        Capability.buyer_contact: (
-            "TOP gives sellers only a pseudonymous buyer_open_uid; contact goes through "
-            "taobao.refund.message.add"
-        ),
-    }
+    missing_capabilities: ClassVar[dict[Capability, str]] = {}
 
     def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
         if not isinstance(settings, TaobaoSettings):
@@ -224,6 +226,26 @@ class TaobaoAdapter(PlatformAdapter):
             msg = "page token was not made by this adapter for this window"
             raise InvalidRequestError(msg, platform=PLATFORM, operation="list_cases") from exc
         return state
+
+    # ---- buyer contact (read live, never kept) --------------------------------------------------
+
+    def reveal_buyer_contact(self, case_id: str) -> dict[str, str]:
+        """The order's receiver from ``taobao.trade.get``: the refund names its ``tid``."""
+        body = self._api.refund_get(case_id, fields=("refund_id", "tid"))
+        refund = body.get("refund")
+        if not isinstance(refund, Mapping) or not refund.get("tid"):
+            raise NotFoundError("no such refund", platform=PLATFORM, case_id=case_id)
+        trade_body = self._api.trade_get(str(refund["tid"]), fields=RECEIVER_FIELDS)
+        trade = trade_body.get("trade")
+        if not isinstance(trade, Mapping):
+            raise MalformedPayloadError(
+                "is missing", field="trade", platform=PLATFORM, case_id=case_id
+            )
+        return {
+            name: str(trade[wire])
+            for wire, name in RECEIVER_FIELDS.items()
+            if trade.get(wire) not in (None, "")
+        }
 
     # ---- get -----------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,8 @@ from connector.clock import SystemClock
 from connector.errors import ConfigError, PolicyError, StoreError
 from connector.paths import StateDirOption, ensure_state_dir, resolve_state_dir
 from connector.settings import ConnectorSettings, load_settings
+
+CLOCK_OFFSET_ENV = "REFUND_CONNECTOR_CLOCK_OFFSET_S"
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="Connector TOML file.", dir_okay=False)
@@ -40,7 +43,7 @@ def _build(settings: ConnectorSettings, state: Path):  # type: ignore[no-untyped
     from connector.daemon.runtime import build_daemon
     from connector.store import open_store
 
-    clock = SystemClock()
+    clock = SystemClock(offset_s=float(os.environ.get(CLOCK_OFFSET_ENV, "0") or 0))
     err = Console(stderr=True)
     try:
         store = open_store(state, clock=clock)
@@ -98,7 +101,9 @@ def _console_server(settings: ConnectorSettings, daemon: Any) -> Any:
 def once(
     config: ConfigOption,
     state_dir: StateDirOption = None,
-    full: Annotated[bool, typer.Option("--full", help="List every case, not only changes.")] = True,
+    full: Annotated[
+        bool, typer.Option("--full/--no-full", help="List every case, or only changes.")
+    ] = True,
 ) -> None:
     """One full sweep (poll, decide, push, deadlines), then exit."""
     settings, state = _load(config, state_dir)

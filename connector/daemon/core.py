@@ -243,7 +243,7 @@ class Daemon:
             self.store.record_poll(shop.platform, shop.shop_id, lag_s=lag)
             if full:
                 self.store.record_full_reconciliation(shop.platform, shop.shop_id)
-        crash_point("intake.cursor_committed")
+        crash_point("reconcile.committed" if full else "intake.cursor_committed")
         return counts
 
     def _list_page(self, shop: ShopRuntime, window: SyncWindow, token: str | None) -> CasePage:
@@ -432,6 +432,7 @@ class Daemon:
                     "deadline_fallback": decision.deadline_fallback,
                     "left_to_platform": decision.left_to_platform,
                     **({"not_planned": not_planned} if not_planned else {}),
+                    "attachments": _attachment_hashes(effects),
                 },
                 trace=[step.model_dump(mode="json") for step in decision.trace],
                 effects=[*effects, *notices],
@@ -840,6 +841,24 @@ class Daemon:
             if not due and not self.store.cases_in_state(CaseState.new, limit=1):
                 break
         return total
+
+
+def _attachment_hashes(effects: list[Any]) -> list[dict[str, Any]]:
+    """What each planned write carries as pictures, by hash: the audit shows exactly what went."""
+    found = []
+    for spec in effects:
+        for key, value in spec.params.items():
+            if key.endswith("_sha256"):
+                name = key.removesuffix("_sha256")
+                found.append(
+                    {
+                        "effect": str(spec.kind),
+                        "attachment": name,
+                        "sha256": value,
+                        "bytes": spec.params.get(f"{name}_bytes"),
+                    }
+                )
+    return found
 
 
 def _lacks(shop: ShopRuntime, capability: Capability) -> str | None:

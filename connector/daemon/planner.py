@@ -107,7 +107,13 @@ def plan(
                         case,
                         proof_uploaded=Capability.refuse_with_proof_image in capabilities,
                     ),
+                    "template": templates.refusal_template(case),
                     "evidence_kinds": sorted(k.value for k in p.evidence_kinds),
+                    **(
+                        {"reason_id": reason_id}
+                        if (reason_id := templates.refusal_reason_id(case))
+                        else {}
+                    ),
                 },
             )
         )

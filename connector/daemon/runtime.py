@@ -125,6 +125,9 @@ def build_daemon(
                 adapter=cls(adapter_settings, http=http, clock=clock),
                 http=http,
                 policy=policy,
+                templates=MessageTemplates(
+                    overrides=dict(shop.templates), reason_ids=dict(shop.refusal_reason_ids)
+                ),
                 quota_key=quota_key,
             )
         )

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from connector.crashpoints import crash_point
 from connector.errors import AdapterError, StoreError
 
 if TYPE_CHECKING:
@@ -68,8 +67,6 @@ class Service:
     def _poll(self, shop: ShopRuntime, *, full: bool) -> Callable[[], Any]:
         def step() -> None:
             self.daemon.poll_shop(shop, full=full)
-            if full:
-                crash_point("reconcile.committed")
 
         return step
 

@@ -788,7 +788,8 @@ class SqliteStore:
         *,
         first_attempt_at: datetime | None = None,
     ) -> list[EffectRecord]:
-        """Add outbox rows; a key that already exists is left alone (returns only new rows)."""
+        """Add outbox rows; a key that already exists is left alone, except a superseded one,
+        which a later decision at the same version brings back (returns new or revived rows)."""
         created: list[EffectRecord] = []
         with self.unit_of_work():
             decision = self._decision(decision_id)
@@ -809,6 +810,27 @@ class SqliteStore:
                     spec.discriminator,
                 )
                 params = clean_details(spec.params)
+                existing = self.get_effect_by_key(key)
+                if existing is not None:
+                    if existing.status is EffectStatus.superseded:
+                        # Decided again at the same platform version (e.g. the warehouse moved):
+                        # the same write at the same decision point comes back, never twice.
+                        self._write(
+                            "UPDATE effects SET status = 'pending', decision_id = ?, position = ?, "
+                            "params_json = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                            (decision_id, position, _dumps(params), due, now, existing.id),
+                        )
+                        position += 1
+                        revived = self.get_effect_by_key(key)
+                        assert revived is not None
+                        self._effect_audit(
+                            AuditEvent.effect_requeued,
+                            revived,
+                            previous_status=existing.status,
+                            reason="decided again at the same platform version",
+                        )
+                        created.append(revived)
+                    continue
                 cursor = self._write(
                     "INSERT INTO effects (effect_key, platform, shop_id, case_id, decision_id, "
                     "position, kind, params_json, decided_version, status, attempts, "
