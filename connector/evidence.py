@@ -76,6 +76,12 @@ def record_lines(case: RefundCase, kinds: list[str], *, chinese: bool) -> list[s
             f"Shipped: {_when(case.shipped_at)}",
             f"Delivered: {_when(case.delivered_at)}",
         ]
+    if "chat_record" in kinds:
+        chats = [e.url for e in case.evidence if e.kind.value == "chat" and e.url]
+        head = "买家聊天记录：" if chinese else "Buyer's chat record: "
+        lines.extend(head + url for url in chats[:5])
+        if not chats:
+            lines.append(head + ("无" if chinese else "none sent"))
     lines.append(("附：" if chinese else "Attached: ") + ", ".join(kinds or ["delivery_record"]))
     return lines
 
