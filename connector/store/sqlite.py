@@ -1052,24 +1052,15 @@ class SqliteStore:
         latency_ms: float | None = None,
     ) -> EffectRecord:
         """Sent without an answer: the next attempt must re-read before resending."""
-        with self.unit_of_work():
-            _, after = self._move_effect(
-                effect_id,
-                EffectStatus.unknown,
-                next_attempt_at=next_attempt_at,
-                error=error,
-                platform_code=platform_code,
-            )
-            self._effect_audit(
-                AuditEvent.effect_attempt,
-                after,
-                outcome="unknown",
-                platform_code=platform_code,
-                latency_ms=_ms(latency_ms),
-                error=error,
-                next_attempt_at=ts(next_attempt_at),
-            )
-            return after
+        return self._attempt_ended(
+            effect_id,
+            EffectStatus.unknown,
+            "unknown",
+            error,
+            next_attempt_at,
+            platform_code,
+            latency_ms,
+        )
 
     def reschedule_effect(
         self,
@@ -1081,10 +1072,31 @@ class SqliteStore:
         latency_ms: float | None = None,
     ) -> EffectRecord:
         """A retryable failure known not to have been applied: back to pending, later."""
+        return self._attempt_ended(
+            effect_id,
+            EffectStatus.pending,
+            "retry",
+            error,
+            next_attempt_at,
+            platform_code,
+            latency_ms,
+        )
+
+    def _attempt_ended(
+        self,
+        effect_id: int,
+        status: EffectStatus,
+        outcome: str,
+        error: str,
+        next_attempt_at: datetime,
+        platform_code: str | None,
+        latency_ms: float | None,
+    ) -> EffectRecord:
+        """An attempt ended without a final answer; the effect waits for ``next_attempt_at``."""
         with self.unit_of_work():
             _, after = self._move_effect(
                 effect_id,
-                EffectStatus.pending,
+                status,
                 next_attempt_at=next_attempt_at,
                 error=error,
                 platform_code=platform_code,
@@ -1092,7 +1104,7 @@ class SqliteStore:
             self._effect_audit(
                 AuditEvent.effect_attempt,
                 after,
-                outcome="retry",
+                outcome=outcome,
                 platform_code=platform_code,
                 latency_ms=_ms(latency_ms),
                 error=error,
@@ -1462,12 +1474,18 @@ class SqliteStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (effect_id) DO NOTHING",
                 (
-                    *key, case.order_id, case.item.sku, case.item.title, case.item.quantity,
-                    case.item.price, case.refund_amount,
+                    *key,
+                    case.order_id,
+                    case.item.sku,
+                    case.item.title,
+                    case.item.quantity,
+                    case.item.price,
+                    case.refund_amount,
                     logistics.carrier if logistics else None,
                     logistics.waybill if logistics else None,
                     str(logistics.status) if logistics else None,
-                    effect_id, self._now(),
+                    effect_id,
+                    self._now(),
                 ),
             )
             row = self._one("SELECT * FROM carrier_claims WHERE effect_id = ?", (effect_id,))
@@ -1508,8 +1526,7 @@ class SqliteStore:
             marked: list[CarrierClaimRecord] = []
             for claim_id in ids:
                 cursor = self._write(
-                    "UPDATE carrier_claims SET exported_at = COALESCE(exported_at, ?) "
-                    "WHERE id = ?",
+                    "UPDATE carrier_claims SET exported_at = COALESCE(exported_at, ?) WHERE id = ?",
                     (now, claim_id),
                 )
                 if cursor.rowcount != 1:
@@ -1630,7 +1647,6 @@ class SqliteStore:
                 (kind,),
             )
         return [_task_record(r) for r in rows]
-
 
     # web console -----------------------------------------------------------------------------
     def add_console_user(
@@ -1773,6 +1789,7 @@ class SqliteStore:
             )
             for r in rows
         ]
+
 
 # row -> record ---------------------------------------------------------------------------------
 def _ms(latency_ms: float | None) -> float | None:
