@@ -71,8 +71,10 @@ class Service:
         return step
 
     def _decide(self) -> None:
-        self.daemon.decide_pending()
+        # The guard first: a burst of new cases (after an outage or a restart) must not hold
+        # back the escalation or fallback of a case whose deadline is near.
         self.daemon.sweep_deadlines()
+        self.daemon.decide_pending()
 
     def start(self) -> None:
         settings = self.daemon.settings

@@ -1,4 +1,5 @@
-"""The service with many shops: every shop is polled at once and pushes never wait behind polls.
+"""The service's jobs: every shop is polled at once, pushes never wait behind polls, the deadline
+guard goes before new cases.
 
 Found by the chaos run (50 shops): with a 16-thread pool, polls queued past APScheduler's
 misfire grace were skipped, so some shops were never polled, and the relay queued behind them.
@@ -32,6 +33,8 @@ class StubDaemon:
     release: threading.Event = field(default_factory=threading.Event)
     relayed: threading.Event = field(default_factory=threading.Event)
     all_polling: threading.Event = field(default_factory=threading.Event)
+    steps: list[str] = field(default_factory=list)
+    decided: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         self.clock = SimpleNamespace(now=lambda: datetime.now(UTC))
@@ -43,10 +46,11 @@ class StubDaemon:
         self.release.wait(timeout=20)
 
     def decide_pending(self) -> None:
-        return None
+        self.steps.append("decide_pending")
+        self.decided.set()
 
     def sweep_deadlines(self) -> None:
-        return None
+        self.steps.append("sweep_deadlines")
 
     def relay_due(self) -> None:
         self.relayed.set()
@@ -66,3 +70,15 @@ def test_every_shop_polls_at_once_and_the_relay_runs_meanwhile() -> None:
     finally:
         daemon.release.set()
         service.stop()
+
+
+def test_the_guard_is_swept_before_new_cases_are_decided() -> None:
+    """A burst of new cases after an outage or a restart must not delay an escalation."""
+    daemon = StubDaemon(shops={}, started=threading.Barrier(1))
+    service = Service(cast(Daemon, daemon))
+    service.start()
+    try:
+        assert daemon.decided.wait(timeout=20)
+    finally:
+        service.stop()
+    assert daemon.steps[:2] == ["sweep_deadlines", "decide_pending"]
