@@ -13,7 +13,8 @@ Every invariant is a count that must be 0 (reliability.md, "Proposed measurable 
   case's guard window (the platform was not reachable throughout it).
 - ``late_escalations``: a case that needed a person at its guard moment (its decision then was
   ``human`` or ``wait``, or it had none and the next one was) whose first ``escalated`` audit
-  entry is later than deadline - guard + 2 sweeper intervals.
+  entry is later than deadline - guard + 2 sweeper intervals (if the daemon was down, killed
+  and not yet serving again, around that moment: 2 sweeper intervals after it serves again).
 - ``malformed_dropped``: a case whose listed item the fake broke that is neither quarantined
   nor stored (re-fetched).
 """
@@ -56,6 +57,8 @@ class RunFacts:
     ledger: list[JsonDict]
     warehouse_ledger: list[JsonDict]
     profile: JsonDict
+    downtimes: list[list[str]]
+    """[killed at, serving again at] of every daemon restart (UTC ISO)."""
     guard_s: float
     sweep_s: float
 
@@ -195,7 +198,8 @@ def _late_escalations(facts: RunFacts, store: Store, findings: Findings) -> list
             continue
         needed += 1
         first = min((t for t in escalations[view["case_id"]] if t <= deadline), default=None)
-        if first is not None and first <= deadline - guard + tolerance:
+        due = _back_up_at(deadline - guard, tolerance, facts)
+        if first is not None and first <= due + tolerance:
             continue
         if _overlaps_outage(deadline, facts):
             excused += 1
@@ -205,6 +209,15 @@ def _late_escalations(facts: RunFacts, store: Store, findings: Findings) -> list
     findings.info["escalations_needed"] = needed
     findings.info["escalations_in_outage_guard_window"] = excused
     return late
+
+
+def _back_up_at(guard_at: datetime, tolerance: timedelta, facts: RunFacts) -> datetime:
+    """The guard moment, or when the daemon served again if it was down around that moment."""
+    for down, up in facts.downtimes:
+        start, end = datetime.fromisoformat(down), datetime.fromisoformat(up)
+        if start <= guard_at + tolerance and guard_at <= end:
+            return max(guard_at, end)
+    return guard_at
 
 
 def _needs_person_at_guard(

@@ -48,11 +48,11 @@ def plan_timeline(profile: ChaosProfile, seed: int, last_deadline_s: float) -> T
     end = max(last_deadline_s - 5.0, 20.0)
     slot = (end - 5.0) / max(profile.kills, 1)
     kills = [5.0 + slot * (i + rng.uniform(0.15, 0.85)) for i in range(profile.kills)]
-    # Outages in the deadline-dense part of the run (after the first minute, in which the
-    # backlog is taken in), apart from each other.
+    # Outages in the deadline-dense part of the run, once the initial backlog (every case is
+    # created at the start) has been taken in, apart from each other.
     count = 2 if profile.faults == "F10" else 3
     length = 30.0 if profile.faults == "F10" else 60.0
-    first = min(60.0, last_deadline_s / 3)
+    first = profile.deadline_min_s
     part = max(last_deadline_s - 30.0 - first, length * count) / count
     outages = [
         {
@@ -175,6 +175,7 @@ def run_chaos(
         ledger=ledger,
         warehouse_ledger=warehouse_ledger,
         profile=profile_view,
+        downtimes=daemon.downtimes,
         guard_s=profile.guard_s,
         sweep_s=1.0,
     )
@@ -246,6 +247,7 @@ def _drive(
     last_report = 0.0
     while True:
         now = time.monotonic() - started
+        daemon.watch()
         code = daemon.exited()
         if code is not None:
             progress.say(f"the daemon exited on its own ({code}); restarting")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,10 @@ class DaemonProcess:
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     unexpected_exits: list[int] = field(default_factory=list)
+    downtimes: list[list[str]] = field(default_factory=list)
+    """[killed or started at, serving again at] (UTC ISO): when the sweeper could not run."""
+    _down_since: datetime | None = None
+    _log_offset: int = 0
 
     def start(self) -> None:
         command = [
@@ -150,6 +155,20 @@ class DaemonProcess:
                 command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO
             )
         self.starts += 1
+        if self._down_since is None:
+            self._down_since = datetime.now(UTC)
+
+    def watch(self) -> None:
+        """Note when a (re)started daemon serves again (its "service started" log line)."""
+        if self._down_since is None or not self.log.exists():
+            return
+        with self.log.open("rb") as log:
+            log.seek(self._log_offset)
+            fresh = log.read()
+        if b"service started" in fresh:
+            self.downtimes.append([self._down_since.isoformat(), datetime.now(UTC).isoformat()])
+            self._down_since = None
+        self._log_offset += len(fresh)
 
     def exited(self) -> int | None:
         """The exit code if the daemon died on its own since the last start (then forgotten)."""
@@ -162,6 +181,7 @@ class DaemonProcess:
 
     def kill(self) -> None:
         if self.process is not None:
+            self._down_since = self._down_since or datetime.now(UTC)
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=30)
             self.process = None
