@@ -7,6 +7,7 @@ never dropped: ``parse_case`` turns it into a ``QuarantinedCase`` carrying plain
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -23,6 +24,14 @@ from pydantic import (
 )
 
 from connector.errors import CaseValidationError, FieldProblem
+
+MAX_AMOUNT_FEN = 10**12
+"""Ten billion yuan: no order line comes near it. A larger amount (either sign) is a bad payload,
+and would not fit the store's 64-bit integers once summed or multiplied. Amounts of 0 or below
+stay valid canonical input (casebook rule 2 sends them to a person); adapters refuse negative
+money on the wire, where the platform's protocol never sends it."""
+
+MAX_QUANTITY = 1_000_000
 
 
 class CaseType(StrEnum):
@@ -105,8 +114,8 @@ class Item(_Model):
     sku: str
     title: str = ""
     category: str = ""
-    quantity: StrictInt = Field(default=1, ge=1)
-    price: StrictInt = Field(description="unit price in fen")
+    quantity: StrictInt = Field(default=1, ge=1, le=MAX_QUANTITY)
+    price: StrictInt = Field(ge=0, le=MAX_AMOUNT_FEN, description="unit price in fen")
     no_reason_eligible: StrictBool = False
 
 
@@ -155,8 +164,16 @@ class RefundCase(_Model):
     reason_text: str = ""
     status: CaseStatus
     order_status: OrderStatus
-    paid_amount: StrictInt = Field(description="what the buyer paid for this line, in fen")
-    refund_amount: StrictInt = Field(description="what the buyer asks back, in fen")
+    paid_amount: StrictInt = Field(
+        ge=-MAX_AMOUNT_FEN,
+        le=MAX_AMOUNT_FEN,
+        description="what the buyer paid for this line, in fen",
+    )
+    refund_amount: StrictInt = Field(
+        ge=-MAX_AMOUNT_FEN,
+        le=MAX_AMOUNT_FEN,
+        description="what the buyer asks back, in fen; 0 or below is valid (a person decides)",
+    )
     currency: Literal["CNY"] = "CNY"
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
@@ -221,6 +238,7 @@ _TYPE_WORDS = {
     "tuple_type": "must be a list",
     "string_too_short": "must not be empty",
     "greater_than_equal": "is too small",
+    "less_than_equal": "is too large",
 }
 
 
@@ -236,7 +254,10 @@ def _plain_words(error: Any) -> str:
     words = _TYPE_WORDS.get(kind) or str(error.get("msg", "is not valid"))
     if kind in {"missing"}:
         return words
-    shown = repr(value)
+    try:
+        shown = repr(value)
+    except ValueError:  # an int too long for Python to print (over 4,300 digits)
+        shown = f"a number of more than {sys.get_int_max_str_digits()} digits"
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return f"{words} (got {shown})"

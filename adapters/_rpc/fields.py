@@ -58,8 +58,13 @@ class WireReader:
             return None
 
     def text(self, name: str) -> str:
-        """The field as text; absent is empty."""
+        """The field as text; absent is empty. An object or list here is a problem, not text."""
         value = self.wire.get(name)
+        if isinstance(value, Mapping | list | tuple):
+            problem = FieldProblem(name, not_a_single_value(value))
+            if problem not in self.problems:
+                self.problems.append(problem)
+            return ""
         return "" if value is None else str(value)
 
     def first_text(self, *names: str) -> str:
@@ -68,6 +73,12 @@ class WireReader:
 
     def complain(self, name: str, reason: str) -> None:
         self.problems.append(FieldProblem(name, reason))
+
+
+def not_a_single_value(value: Any) -> str:
+    """Why a nested object or list cannot stand where the protocol puts one value."""
+    kind = "an object" if isinstance(value, Mapping) else "a list"
+    return f"must be a single value (text or number), not {kind}"
 
 
 def as_id(value: Any) -> str:

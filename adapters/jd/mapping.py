@@ -3,8 +3,10 @@
 Refund applications (``RefundApplyVo``, cancel before shipment) are always refund-only on an
 unshipped order and carry no deadline: it is derived from the audit rule in the settings and the
 case says so (``platform_fields["deadline_source"]``). Service orders (``ServiceBrief`` plus
-detail) are one per returned unit; their type, status, reason, deadline (``auditOvertime``) and
-compare-and-set version (``sysVersion``) come from the record. Money arrives as fen on refund
+detail) are one per returned unit; their type, status, reason, deadline (``auditOvertime`` while
+awaiting audit, ``receiveOvertime`` while awaiting the goods), the customer's pictures
+(``questionPic``), the order's delivery time (``orderDeliveredTime``) and compare-and-set
+version (``sysVersion``) come from the record. Money arrives as fen on refund
 applications and as yuan ``BigDecimal`` on service orders; both become integer fen exactly.
 JD times are GMT+8 and become aware UTC. Customer names, phones and addresses are never read.
 A record that cannot be converted is quarantined whole with the wire fields named.
@@ -19,12 +21,14 @@ from decimal import Decimal
 from typing import Any
 
 from adapters._rpc.fields import WireReader, as_id, as_whole, one_of, without_private
+from adapters._rpc.media import url_evidence
 from adapters._rpc.values import parse_local_time, yuan_to_fen
 from adapters.jd.reasons import jd_reason
 from connector.errors import FieldProblem
 from connector.models import (
     CaseStatus,
     CaseType,
+    Evidence,
     OrderStatus,
     QuarantinedCase,
     RefundCase,
@@ -157,9 +161,6 @@ def refund_application_to_case(
     applied_at = read.need("applyTime", _time)
     checked_at = read.maybe("checkTime", _time)
     buyer_id = _buyer_id(read)
-    if read.problems:
-        return _quarantine(read, shop_id, case_id, wire)
-    assert applied_at is not None
     reason_text = read.text("reason")
     pending = status is CaseStatus.awaiting_seller
     fields = {
@@ -179,6 +180,9 @@ def refund_application_to_case(
         "quantity": 1,
         "price": amount,
     }
+    if read.problems:  # read after every text field: a nested value there is a problem too
+        return _quarantine(read, shop_id, case_id, wire)
+    assert applied_at is not None
     facts: dict[str, Any] = {
         "type": CaseType.refund_only,
         "reason": jd_reason(reason_text),
@@ -249,6 +253,17 @@ def _yuan(value: Any) -> int:
     return yuan_to_fen(value)
 
 
+def _pictures(value: Any) -> tuple[Evidence, ...]:
+    """``questionPic``: the customer's picture (or video) links, comma-separated text."""
+    if isinstance(value, list | tuple):
+        links = [str(link) for link in value]
+    elif isinstance(value, str):
+        links = value.split(",")
+    else:
+        raise ValueError(f"must be links separated by commas (got {value!r})")
+    return tuple(url_evidence(link.strip()) for link in links if link.strip())
+
+
 def service_order_to_case(
     wire: Any, *, shop_id: str, extras: ServiceExtras | None = None
 ) -> RefundCase | QuarantinedCase:
@@ -269,31 +284,36 @@ def service_order_to_case(
     updated_at = read.maybe("updateTime", _time) or read.maybe("updateDate", _time)
     if updated_at is None and read.text("updateTime") == "" and read.text("updateDate") == "":
         read.complain("updateTime", "is required but missing")
-    deadline_at = read.maybe("auditOvertime", _time)
+    deadline_at = read.maybe("auditOvertime", _time) or read.maybe("receiveOvertime", _time)
+    delivered_at = read.maybe("orderDeliveredTime", _time)
+    evidence = read.maybe("questionPic", _pictures) or ()
     version = read.need("sysVersion", as_id)
     status_name = read.text("serviceStatusName")
     status = read.need("serviceStatusName", lambda name: service_status(str(name), case_type))
     sku = read.need("skuId", as_id)
     buyer_id = _buyer_id(read)
-    if read.problems:
+    # The customer's own words when there are any, else the question type's name.
+    reason_text = read.first_text("questionDesc", "questionTypeCid2Name", "questionTypeCid1Name")
+    reason = jd_reason(
+        read.text("questionTypeCid2Name"),
+        read.text("questionTypeCid1Name"),
+        read.text("questionDesc"),
+    )
+    title = read.text("wareName")
+    platform_fields = _service_fields(read, status_name)
+    if read.problems:  # read after every text field: a nested value there is a problem too
         return _quarantine(read, shop_id, case_id, wire)
     assert unit_price is not None
     paid = unit_price * quantity
-    # The customer's own words when there are any, else the question type's name.
-    reason_text = read.first_text("questionDesc", "questionTypeCid2Name", "questionTypeCid1Name")
     item = {
         "sku": sku,
-        "title": read.text("wareName"),
+        "title": title,
         "quantity": quantity,
         "price": unit_price,
     }
     facts: dict[str, Any] = {
         "type": case_type,
-        "reason": jd_reason(
-            read.text("questionTypeCid2Name"),
-            read.text("questionTypeCid1Name"),
-            read.text("questionDesc"),
-        ),
+        "reason": reason,
         "reason_text": reason_text,
         "status": status,
         "order_status": OrderStatus.delivered,
@@ -302,10 +322,12 @@ def service_order_to_case(
         "created_at": created_at,
         "updated_at": updated_at,
         "deadline_at": deadline_at,
+        "delivered_at": delivered_at,
+        "evidence": evidence,
         "return_logistics": extras.return_logistics,
         "buyer": {"id": buyer_id},
         "version": version,
-        "platform_fields": _service_fields(read, status_name),
+        "platform_fields": platform_fields,
     }
     return _assemble(wire, shop_id, case_id, order_id, item, facts)
 
@@ -325,11 +347,14 @@ def _service_fields(read: WireReader, status_name: str) -> dict[str, str]:
         "questionTypeCid1",
         "questionTypeCid2",
         "auditOvertime",
+        "receiveOvertime",
     ):
         if read.text(name):
             fields[name] = read.text(name)
-    if read.text("auditOvertime"):
-        fields["deadline_source"] = "auditOvertime"
+    for source in ("auditOvertime", "receiveOvertime"):
+        if read.text(source):
+            fields["deadline_source"] = source
+            break
     return fields
 
 

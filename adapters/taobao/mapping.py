@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from adapters._rpc.fields import not_a_single_value
+from adapters._rpc.media import url_evidence
 from adapters._rpc.values import parse_local_time, yuan_to_fen
 from adapters.taobao.reasons import reason_code
 from connector.errors import FieldProblem
@@ -21,7 +23,6 @@ from connector.models import (
     CaseStatus,
     CaseType,
     Evidence,
-    EvidenceKind,
     Logistics,
     OrderStatus,
     QuarantinedCase,
@@ -156,7 +157,13 @@ class _Collector:
             return None
 
     def text(self, name: str) -> str:
+        """The field as text; absent is empty. An object or list here is a problem, not text."""
         value = self.wire.get(name)
+        if isinstance(value, Mapping | list | tuple):
+            problem = FieldProblem(name, not_a_single_value(value))
+            if problem not in self.problems:
+                self.problems.append(problem)
+            return ""
         return "" if value is None else str(value)
 
 
@@ -203,11 +210,11 @@ def _lookup(table: Mapping[str, _T], what: str) -> Callable[[Any], _T]:
     return convert
 
 
-def _sku(wire: Mapping[str, Any]) -> str | None:
-    sku = str(wire.get("sku") or "").split("|", 1)[0].strip()
-    for candidate in (wire.get("outer_id"), sku, wire.get("num_iid"), wire.get("oid")):
-        if candidate not in (None, ""):
-            return str(candidate)
+def _sku(get: _Collector) -> str | None:
+    sku = get.text("sku").split("|", 1)[0].strip()
+    for candidate in (get.text("outer_id"), sku, get.text("num_iid"), get.text("oid")):
+        if candidate:
+            return candidate
     return None
 
 
@@ -257,9 +264,14 @@ def refund_to_case(
     buyer_id = get.text("buyer_open_uid") or get.text("ouid")
     if not buyer_id:
         get.problems.append(FieldProblem("buyer_open_uid", "is required but missing"))
-    sku = _sku(wire)
+    sku = _sku(get)
     if sku is None:
         get.problems.append(FieldProblem("sku", "is required but missing (also no outer_id)"))
+    reason_text = get.text("reason")
+    title = get.text("title")
+    version = get.text("refund_version") or None
+    platform_fields = _platform_fields(get, tmall=tmall)
+    return_logistics = extras.return_logistics or _return_logistics(get)
     if get.problems:
         return QuarantinedCase(
             platform=PLATFORM,
@@ -270,7 +282,6 @@ def refund_to_case(
         )
     if unit_price is None and paid_amount is not None:
         unit_price = paid_amount // quantity
-    reason_text = get.text("reason")
     canonical: dict[str, Any] = {
         "platform": PLATFORM,
         "shop_id": shop_id,
@@ -278,7 +289,7 @@ def refund_to_case(
         "order_id": order_id,
         "item": {
             "sku": sku,
-            "title": get.text("title"),
+            "title": title,
             "quantity": quantity,
             "price": unit_price,
             "no_reason_eligible": bool(extras.no_reason_eligible),
@@ -296,11 +307,11 @@ def refund_to_case(
         "shipped_at": extras.shipped_at,
         "delivered_at": extras.delivered_at,
         "logistics": extras.logistics,
-        "return_logistics": extras.return_logistics or _return_logistics(wire),
+        "return_logistics": return_logistics,
         "evidence": extras.evidence,
         "buyer": {"id": buyer_id},
-        "version": get.text("refund_version") or None,
-        "platform_fields": _platform_fields(wire, tmall=tmall),
+        "version": version,
+        "platform_fields": platform_fields,
     }
     parsed = parse_case(canonical)
     if isinstance(parsed, QuarantinedCase):
@@ -342,20 +353,20 @@ def _order_status(get: _Collector, extras: CaseExtras) -> OrderStatus | None:
     return status
 
 
-def _return_logistics(wire: Mapping[str, Any]) -> ReturnLogistics | None:
+def _return_logistics(get: _Collector) -> ReturnLogistics | None:
     """The buyer's return parcel, when the refund record names one (sid, company_name)."""
-    waybill = str(wire.get("sid") or "")
+    waybill = get.text("sid")
     if not waybill:
         return None
-    received = wire.get("status") in {"SUCCESS"} or wire.get("good_status") == "BUYER_RECEIVED"
+    received = get.text("status") == "SUCCESS" or get.text("good_status") == "BUYER_RECEIVED"
     return ReturnLogistics(
-        carrier=str(wire.get("company_name") or "") or None,
+        carrier=get.text("company_name") or None,
         waybill=waybill,
         status="delivered" if received else "in_transit",
     )
 
 
-def _platform_fields(wire: Mapping[str, Any], *, tmall: bool) -> dict[str, str]:
+def _platform_fields(get: _Collector, *, tmall: bool) -> dict[str, str]:
     fields = {"tmall": "true" if tmall else "false"}
     for name in (
         "refund_phase",
@@ -368,15 +379,14 @@ def _platform_fields(wire: Mapping[str, Any], *, tmall: bool) -> dict[str, str]:
         "good_status",
         "order_status",
     ):
-        value = wire.get(name)
-        if value not in (None, ""):
-            fields[name] = str(value)
+        value = get.text(name)
+        if value:
+            fields[name] = value
     return fields
 
 
 # ---- evidence and logistics -------------------------------------------------------------------
 
-_VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".m4v", ".webm")
 BUYER_ROLE = "1"
 
 
@@ -386,10 +396,7 @@ def messages_to_evidence(messages: Sequence[Any]) -> tuple[Evidence, ...]:
     for message in messages:
         if not isinstance(message, Mapping) or str(message.get("owner_role")) != BUYER_ROLE:
             continue
-        for url in _pic_urls(message.get("pic_urls")):
-            is_video = url.lower().endswith(_VIDEO_SUFFIXES)
-            kind = EvidenceKind.video if is_video else EvidenceKind.photo
-            evidence.append(Evidence(kind=kind, url=url))
+        evidence.extend(url_evidence(url) for url in _pic_urls(message.get("pic_urls")))
     return tuple(evidence)
 
 
