@@ -1,8 +1,10 @@
 """Opaque page tokens and the page loop the core (and the conformance kit) drive.
 
 A token is URL-safe base64 of a small JSON object the adapter defines; callers only pass it
-back. ``iter_pages`` stops on the last page and refuses to run forever. ``keyset_next`` and
-``unread_on_backward_page`` keep offset paging from skipping records that change mid-pass.
+back. ``iter_pages`` stops on the last page and refuses to run forever. ``keyset_next`` pages
+a listing whose order key never changes (records keep their place); ``next_backward_page``
+and ``unread_on_backward_page`` read a listing by change time, where records leave mid-pass,
+without skipping one.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import binascii
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
+
+from adapters._rpc.values import format_local_time, parse_local_time
 
 Page = TypeVar("Page")
 
@@ -65,11 +69,14 @@ def keyset_next(
     """The next keyset state after a page of ``(stamp, id)`` pairs from a time-bounded query.
 
     ``state`` holds ``lo``/``hi`` (inclusive bounds, sortable stamps), ``page`` (offset within
-    those bounds) and ``seen`` (id -> stamp already returned near a bound). Offsets shift when
-    records change mid-pass; bounds do not, so the bound moves past what was returned: up when
-    the page is oldest-first, down when newest-first, and records at the new bound are
-    remembered in ``seen`` so the caller skips them. A page that cannot move a bound (unordered,
-    or one stamp fills it) steps the offset instead. ``step(stamp, seconds)`` shifts a stamp.
+    those bounds) and ``seen`` (id -> stamp already returned near a bound). The bound moves
+    past what was returned: up when the page is oldest-first, down when newest-first, and
+    records at the new bound are remembered in ``seen`` so the caller skips them. A page that
+    cannot move a bound (unordered, or one stamp fills it) steps the offset instead, which is
+    sound only while records keep their stamps (a creation time, say): a record whose stamp
+    changes mid-pass leaves its place and shifts unread ones past the offset. A listing by
+    change time needs the backward pass (``unread_on_backward_page``) instead.
+    ``step(stamp, seconds)`` shifts a stamp.
     """
     seen: dict[str, str] = dict(state.get("seen") or {})
     same_bounds = {**state, "page": int(state["page"]) + 1}
@@ -92,9 +99,38 @@ def keyset_next(
     return {**same_bounds, "seen": seen}
 
 
+def stamped_row(item: Any, id_field: str, *time_fields: str) -> tuple[str | None, str]:
+    """``(time as sortable GMT+8 text, or None when unreadable, id)`` of one list row, for the
+    paging helpers here; the first of ``time_fields`` present is read."""
+    if not isinstance(item, Mapping):
+        return None, repr(item)
+    item_id = str(item.get(id_field))
+    for name in time_fields:
+        value = item.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            return format_local_time(parse_local_time(value)), item_id
+        except ValueError:
+            return None, item_id
+    return None, item_id
+
+
 def last_page_number(total: int, page_size: int) -> int:
     """The page number holding the last of ``total`` items (1 for an empty listing)."""
     return max(1, -(-total // page_size))
+
+
+def next_backward_page(read: int, *, total: int | None, page_size: int) -> int | None:
+    """The page to read after page ``read`` in a backward pass, or None when the pass ends.
+
+    The pass reads page 1 first only to learn ``total`` (pass it for that read alone), then the
+    last page, then each page before it down to page 1 again.
+    """
+    if total is not None:
+        last = last_page_number(total, page_size)
+        return last if last > 1 else None
+    return read - 1 if read > 1 else None
 
 
 def unread_on_backward_page(
@@ -102,33 +138,41 @@ def unread_on_backward_page(
     stamped: Sequence[tuple[str | None, str]],
     *,
     raises_floor: bool,
+    newest_first: bool = True,
 ) -> tuple[list[bool], dict[str, Any]]:
     """Which items of a page are new to this pass, for offset pages read last to first.
 
-    The listing is ordered by change time, newest first, over a window whose end is fixed for
-    the pass, so a record that changes meanwhile leaves it. Reading from the last page back,
-    a departure only shifts records already read into the unread range (they come back, and
-    are dropped here); an unread record never shifts past the boundary. ``stamped`` is the
-    page as ``(stamp or None, id)`` in list order, with sortable stamps.
+    The listing is ordered by change time over a window whose end is fixed for the pass, so a
+    record that changes meanwhile leaves it (or, oldest first, moves to the end already read).
+    Reading from the last page back, a departure only shifts records already read into the
+    unread range (they come back, and are dropped here); an unread record never shifts past
+    the boundary. ``stamped`` is the page as ``(stamp or None, id)`` in list order, with
+    sortable stamps; ``newest_first`` says which way the listing runs.
 
-    ``state`` holds ``seen`` (id -> stamp, read this pass), ``floor`` (the newest stamp read
-    on a backward page) and ``ordered``. An unread record precedes every record read, so a
-    stamp below ``floor`` is a record read before; only ids at ``floor`` need remembering.
-    ``raises_floor`` is false for a page read out of that order (the first page read to learn
-    the total). A page that is not newest-first switches the stamp rule off for the pass and
-    every id is remembered instead.
+    ``state`` holds ``seen`` (id -> stamp, read this pass), ``floor`` (the boundary stamp: the
+    newest read on a backward page when newest first, the oldest when oldest first) and
+    ``ordered``. Every unread record lies on the far side of ``floor`` from the records read,
+    so a stamp on the read side is a record read before; only ids at ``floor`` need
+    remembering. ``raises_floor`` is false for a page read out of that order (the first page
+    read to learn the total). A page not in the expected order switches the stamp rule off
+    for the pass and every id is remembered instead.
     """
     seen: dict[str, str | None] = dict(state.get("seen") or {})
     floor: str | None = state.get("floor")
     stamps = [stamp for stamp, _ in stamped if stamp is not None]
-    ordered = bool(state.get("ordered", True)) and stamps == sorted(stamps, reverse=True)
+    ordered = bool(state.get("ordered", True)) and stamps == sorted(stamps, reverse=newest_first)
+
+    def read_side(stamp: str, edge: str) -> bool:
+        return stamp < edge if newest_first else stamp > edge
+
     fresh: list[bool] = []
     for stamp, item_id in stamped:
-        below = ordered and floor is not None and stamp is not None and stamp < floor
-        fresh.append(item_id not in seen and not below)
+        earlier = ordered and floor is not None and stamp is not None and read_side(stamp, floor)
+        fresh.append(item_id not in seen and not earlier)
         seen[item_id] = stamp
     if raises_floor and stamps:
-        floor = max(stamps) if floor is None else max(floor, *stamps)
+        edge = max(stamps) if newest_first else min(stamps)
+        floor = edge if floor is None or read_side(floor, edge) else floor
     if ordered and floor is not None:
-        seen = {i: s for i, s in seen.items() if s is None or s >= floor}
+        seen = {i: s for i, s in seen.items() if s is None or not read_side(s, floor)}
     return fresh, {**state, "seen": seen, "floor": floor, "ordered": ordered}

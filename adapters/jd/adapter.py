@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -19,7 +19,14 @@ import httpx
 from adapters._rpc.client import GatewayClient
 from adapters._rpc.errors import AlreadyInTargetState
 from adapters._rpc.fields import without_private
-from adapters._rpc.paging import decode_token, encode_token, keyset_next
+from adapters._rpc.paging import (
+    decode_token,
+    encode_token,
+    keyset_next,
+    next_backward_page,
+    stamped_row,
+    unread_on_backward_page,
+)
 from adapters._rpc.values import format_local_time, parse_local_time
 from adapters.jd.api import JosApi
 from adapters.jd.auth import jos_auth
@@ -47,6 +54,8 @@ PLATFORM = "jd"
 APPS, SERVICES = "apps", "services"
 OPEN_REFUND_STATUSES = frozenset({"0", "10"})  # replyRefund is legal only from these
 MAX_PAGE_INDEX = 100  # queryPageList refuses pageIndex above 100
+DEADLINE_FIELDS = ("auditOvertime", "receiveOvertime", "timeoutFlag")
+"""What the audit and receipt lists add to a service order (``query.view`` lacks them)."""
 
 
 class JdAdapter(PlatformAdapter):
@@ -112,11 +121,21 @@ class JdAdapter(PlatformAdapter):
     def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
         """One page: refund applications first, then service orders changed in the window.
 
+        Both families are read within bounds fixed for the pass: up to the window's end
+        rounded down to a whole second, so nothing created or changed during the pass enters.
+
         Refund applications have no change time. Every one applied within
-        ``pending_horizon_days`` before the window's end is read; those still open (the
-        seller's move) are always listed, the others only when applied or audited inside the
-        window. Service orders come from ``asc.sync.list`` by update time, paged by keyset
-        (``adapters._rpc.paging.keyset_next``) so changes during a pass never shift a page.
+        ``pending_horizon_days`` before the end is read, newest application first; those still
+        open (the seller's move) are always listed, the others only when applied or audited
+        inside the window. An application keeps its ``applyTime`` for life, so rows never move
+        under the fixed bounds and keyset paging on ``applyTime`` (``keyset_next``) is sound;
+        it also gets past queryPageList's 100-page limit.
+
+        Service orders come from ``asc.sync.list`` by update time, oldest change first. An
+        order that changes leaves the fixed window (or moves to its newest end), shifting the
+        offsets after it. So the pass reads page 1 (learning ``totalCount``), then the last page
+        back to the first, dropping orders already listed (``unread_on_backward_page``): an
+        unread order never shifts past the boundary, so a pass skips no unchanged order.
         When the refund applications end, the same page continues with the first services.
         """
         state = self._start(window) if page is None else self._resume(page)
@@ -125,22 +144,40 @@ class JdAdapter(PlatformAdapter):
             more = self._apps_page(window, state, out)
             if more is not None:
                 return _with_next(out, more)
-            state = self._services_start(window)
+            state = _services_start(state)
         more = self._services_page(state, out)
         return _with_next(out, more)
 
     def _start(self, window: SyncWindow) -> dict[str, Any]:
-        return {"phase": APPS, "page": 1, "end": format_local_time(_ceil(window.end))}
+        end = window.end.replace(microsecond=0)
+        horizon = timedelta(days=self.settings.pending_horizon_days)
+        return {
+            "phase": APPS,
+            "start": format_local_time(window.start),
+            "end": format_local_time(end),
+            "lo": format_local_time(end - horizon),
+            "hi": format_local_time(end),
+            "page": 1,
+            "seen": {},
+        }
 
-    def _services_start(self, window: SyncWindow) -> dict[str, Any]:
-        lo, hi = format_local_time(window.start), format_local_time(_ceil(window.end))
-        return {"phase": SERVICES, "page": 1, "lo": lo, "hi": hi, "seen": {}}
-
-    def _resume(self, token: str) -> dict[str, Any]:
+    @staticmethod
+    def _resume(token: str) -> dict[str, Any]:
         try:
             state = decode_token(token)
-            if state.get("phase") not in (APPS, SERVICES) or not isinstance(state["page"], int):
+            for name in ("start", "end", "lo", "hi"):
+                parse_local_time(state[name])
+            page, seen = state["page"], state["seen"]
+            if not isinstance(page, int) or isinstance(page, bool) or page < 1:
                 raise TypeError
+            if not isinstance(seen, dict) or state["phase"] not in (APPS, SERVICES):
+                raise TypeError
+            if state["phase"] == SERVICES:
+                floor = state["floor"]
+                if not isinstance(state["first"], bool) or not isinstance(state["ordered"], bool):
+                    raise TypeError
+                if floor is not None and not isinstance(floor, str):
+                    raise TypeError
         except (ValueError, KeyError, TypeError) as exc:
             msg = "page token was not made by this adapter"
             raise InvalidRequestError(msg, platform=PLATFORM, operation="list_cases") from exc
@@ -150,19 +187,30 @@ class JdAdapter(PlatformAdapter):
         self, window: SyncWindow, state: Mapping[str, Any], out: CasePage
     ) -> dict[str, Any] | None:
         """Adds one page of refund applications; the next state, or None when they end."""
-        end = parse_local_time(state["end"])
-        start = end - timedelta(days=self.settings.pending_horizon_days)
-        query = {"applyTimeStart": format_local_time(start), "applyTimeEnd": state["end"]}
+        query = {"applyTimeStart": state["lo"], "applyTimeEnd": state["hi"]}
         size = self.settings.page_size
         body = self._api.refund_page(query, page=state["page"], size=size)
         items = _rows(body, "result", "queryResult")
+        seen: Mapping[str, str] = state["seen"]
+        stamped: list[tuple[str, str]] = []
         for item in items:
-            if isinstance(item, Mapping) and not self._refund_in_window(item, window):
-                continue
+            if isinstance(item, Mapping):
+                stamp, refund_id = stamped_row(item, "id", "applyTime")
+                if stamp is not None:
+                    stamped.append((stamp, refund_id))
+                if refund_id in seen or not self._refund_in_window(item, window):
+                    continue
             self._add(out, refund_application_to_case(item, **self._refund_args()), item)
-        total = _total(body)
-        has_more = state["page"] * size < total and state["page"] < MAX_PAGE_INDEX
-        return {**state, "page": state["page"] + 1} if items and has_more else None
+        if not items or state["page"] * size >= _total(body):
+            return None
+        following = keyset_next(state, stamped, step=_step_stamp)
+        if following["page"] > MAX_PAGE_INDEX:
+            msg = (
+                f"more than {MAX_PAGE_INDEX} pages of refund applications share one applyTime "
+                "second, and queryPageList pages no further: raise page_size"
+            )
+            raise InvalidRequestError(msg, platform=PLATFORM, operation="list_cases")
+        return following
 
     @staticmethod
     def _refund_in_window(item: Mapping[str, Any], window: SyncWindow) -> bool:
@@ -180,26 +228,23 @@ class JdAdapter(PlatformAdapter):
         return item.get("applyTime") in (None, "") or not _parses(item.get("applyTime"))
 
     def _services_page(self, state: Mapping[str, Any], out: CasePage) -> dict[str, Any] | None:
+        """Adds one page of service orders (a backward pass); the next state, or None."""
         size = self.settings.page_size
         query = {"updateTimeBegin": state["lo"], "updateTimeEnd": state["hi"]}
         body = self._api.service_sync(query, page=state["page"], size=size)
         items = _rows(body, "data", "pageResult")
-        seen: Mapping[str, str] = state["seen"]
-        stamped: list[tuple[str, str]] = []
-        for item in items:
-            if not isinstance(item, Mapping):
+        first = bool(state["first"])
+        stamped = [stamped_row(item, "serviceId", "updateTime", "updateDate") for item in items]
+        fresh, after = unread_on_backward_page(
+            state, stamped, raises_floor=not first, newest_first=False
+        )
+        for item, new in zip(items, fresh, strict=True):
+            if new:
                 self._add(out, service_order_to_case(item, shop_id=self.settings.shop_id), item)
-                continue
-            service_id = str(item.get("serviceId"))
-            stamp = _stamp(item)
-            if stamp is not None:
-                stamped.append((stamp, service_id))
-            if service_id in seen:
-                continue
-            self._add(out, service_order_to_case(item, shop_id=self.settings.shop_id), item)
-        if not items or state["page"] * size >= _total(body):
-            return None
-        return keyset_next(state, stamped, step=_step_stamp)
+        following = next_backward_page(
+            state["page"], total=_total(body) if first else None, page_size=size
+        )
+        return None if following is None else {**after, "page": following, "first": False}
 
     def _add(self, out: CasePage, parsed: RefundCase | QuarantinedCase, wire: Any) -> None:
         if isinstance(parsed, QuarantinedCase):
@@ -256,25 +301,29 @@ class JdAdapter(PlatformAdapter):
         return match[0] if match else None
 
     def _service(self, case_id: str) -> dict[str, Any]:
-        """``query.view``, plus the audit deadline from ``audit.list`` while it awaits audit."""
+        """``query.view``, plus the step's deadline: from ``audit.list`` while it awaits audit,
+        from ``receive.list`` while it awaits the goods (JD sends deadlines only there)."""
         body = self._api.service_view(case_id)
         detail = body.get("data")
         if not isinstance(detail, Mapping) or not detail:
             raise NotFoundError("no such service order", platform=PLATFORM, case_id=case_id)
         merged = dict(detail)
-        if "待审核" in str(detail.get("serviceStatusName") or ""):
-            merged.update(self._audit_row(case_id))
+        status_name = str(detail.get("serviceStatusName") or "")
+        if "待审核" in status_name:
+            merged.update(self._deadline_row(self._api.audit_rows(case_id), case_id))
+        elif "待收货" in status_name:
+            merged.update(self._deadline_row(self._api.receive_rows(case_id), case_id))
         return merged
 
-    def _audit_row(self, case_id: str) -> dict[str, Any]:
-        """``auditOvertime``/``timeoutFlag``: JD sends them only on pending-audit rows."""
-        body = self._api.audit_rows(case_id)
+    @staticmethod
+    def _deadline_row(body: Mapping[str, Any], case_id: str) -> dict[str, Any]:
+        """The deadline fields of the list row naming ``case_id`` (by id or in its group)."""
         for row in _rows(body, "data", "pageResult"):
             if not isinstance(row, Mapping):
                 continue
             ids = [str(i) for i in row.get("serviceIdList") or []]
             if case_id in ids or str(row.get("serviceId")) == case_id:
-                return {k: row[k] for k in ("auditOvertime", "timeoutFlag") if k in row}
+                return {k: row[k] for k in DEADLINE_FIELDS if k in row}
         return {}
 
     def _return_parcel(self, detail: Mapping[str, Any], case_id: str) -> ReturnLogistics | None:
@@ -319,9 +368,20 @@ def _with_next(page: CasePage, state: Mapping[str, Any] | None) -> CasePage:
     return CasePage(page.cases, page.quarantined, token, page.raw)
 
 
-def _ceil(when: datetime) -> datetime:
-    """The window is [start, end): whole seconds, rounded up, for the gateway's bounds."""
-    return when.replace(microsecond=0) + timedelta(seconds=1) if when.microsecond else when
+def _services_start(apps_state: Mapping[str, Any]) -> dict[str, Any]:
+    """A backward pass over ``asc.sync.list`` within the pass's fixed bounds."""
+    return {
+        "phase": SERVICES,
+        "start": apps_state["start"],
+        "end": apps_state["end"],
+        "lo": apps_state["start"],
+        "hi": apps_state["end"],
+        "page": 1,
+        "first": True,
+        "seen": {},
+        "floor": None,
+        "ordered": True,
+    }
 
 
 def _parses(value: Any) -> bool:
@@ -330,19 +390,6 @@ def _parses(value: Any) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _stamp(item: Mapping[str, Any]) -> str | None:
-    """The update time as the gateway's sortable GMT+8 text, None when unreadable."""
-    for name in ("updateTime", "updateDate"):
-        value = item.get(name)
-        if value in (None, ""):
-            continue
-        try:
-            return format_local_time(parse_local_time(value))
-        except ValueError:
-            return None
-    return None
 
 
 def _step_stamp(stamp: str, seconds: int) -> str:

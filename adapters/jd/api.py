@@ -27,6 +27,7 @@ REFUND_BY_ID = "jingdong.pop.afs.soa.refundapply.queryById"
 REFUND_REPLY = "jingdong.pop.afs.soa.refundapply.replyRefund"
 ASC_SYNC = "jingdong.asc.sync.list"
 ASC_AUDIT_LIST = "jingdong.asc.audit.list"
+ASC_RECEIVE_LIST = "jingdong.asc.receive.list"
 ASC_VIEW = "jingdong.asc.query.view"
 ASC_FREIGHT = "jingdong.asc.freight.view"
 ASC_REFUSE = "jingdong.asc.audit.refuse"
@@ -131,8 +132,15 @@ class JosApi:
 
     def audit_rows(self, service_id: str) -> Mapping[str, Any]:
         """``audit.list`` rows (``WaitAuditApply``, with ``auditOvertime``) for one service."""
+        return self._rows_for(ASC_AUDIT_LIST, service_id)
+
+    def receive_rows(self, service_id: str) -> Mapping[str, Any]:
+        """``receive.list`` rows (awaiting the goods, with ``receiveOvertime``) for one service."""
+        return self._rows_for(ASC_RECEIVE_LIST, service_id)
+
+    def _rows_for(self, method: str, service_id: str) -> Mapping[str, Any]:
         params = {**self._operator(), "serviceId": service_id, "pageNumber": 1, "pageSize": 10}
-        return self.call(ASC_AUDIT_LIST, params, result_key="pageResult", case_id=service_id)
+        return self.call(method, params, result_key="pageResult", case_id=service_id)
 
     def service_freight(self, service_id: str, order_id: str | None) -> Mapping[str, Any]:
         params = {**self._operator(), "serviceId": service_id, "orderId": order_id}

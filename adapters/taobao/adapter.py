@@ -18,7 +18,8 @@ from adapters._rpc.errors import AlreadyInTargetState, PlatformFault
 from adapters._rpc.paging import (
     decode_token,
     encode_token,
-    last_page_number,
+    next_backward_page,
+    stamped_row,
     unread_on_backward_page,
 )
 from adapters._rpc.signing import FileParts
@@ -143,6 +144,7 @@ class TaobaoAdapter(PlatformAdapter):
         the unread pages, and those are dropped (``unread_on_backward_page``). Changed cases
         are for the next pass's look-back.
         """
+        total: int | None = None  # learnt by the first call only
         if page is None:
             state = self._first_state(window)
             body = self._api.refunds_receive_get(
@@ -165,14 +167,16 @@ class TaobaoAdapter(PlatformAdapter):
             )
         items = unwrap_list(body, "refunds", "refund", platform=PLATFORM)
         fresh, state = unread_on_backward_page(
-            state, [_stamp(item) for item in items], raises_floor=page is not None
+            state,
+            [stamped_row(item, "refund_id", "modified") for item in items],
+            raises_floor=page is not None,
         )
-        if page is None:
-            last = last_page_number(total, self.settings.page_size)
-            next_page_no = last if last > 1 else 0
-        else:
-            next_page_no = state["page"] - 1
-        next_page = encode_token({**state, "page": next_page_no}) if next_page_no else None
+        next_page_no = next_backward_page(
+            state["page"],
+            total=total,
+            page_size=self.settings.page_size,
+        )
+        next_page = None if next_page_no is None else encode_token({**state, "page": next_page_no})
         out = CasePage(cases=[], next_page=next_page)
         for item, new in zip(items, fresh, strict=True):
             if new:
@@ -533,17 +537,6 @@ def _total_results(body: Mapping[str, Any]) -> int:
             operation="taobao.refunds.receive.get",
         )
     return int(value)
-
-
-def _stamp(item: Any) -> tuple[str | None, str]:
-    """``(modified as a sortable GMT+8 string, or None, refund_id)`` of one list item."""
-    if not isinstance(item, Mapping):
-        return None, repr(item)
-    try:
-        stamp: str | None = format_local_time(parse_local_time(item.get("modified")))
-    except ValueError:
-        stamp = None
-    return stamp, str(item.get("refund_id"))
 
 
 def _new_version(body: Mapping[str, Any]) -> str | None:

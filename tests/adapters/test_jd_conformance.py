@@ -67,13 +67,6 @@ class TestJdConformance(AdapterConformanceSuite):
     }
     rate_limit_retry_after = 3.0
     malformed_item_field = "applyTime"
-    exempt: ClassVar[dict[str, str]] = {
-        "list-under-change-every-page": (
-            "known gap: asc.sync.list paging (adapters._rpc.paging.keyset_next) steps the "
-            "offset when one update second fills a page, so a listed case that changes can "
-            "shift an unlisted one past the offset (found by this rule); fix as Taobao did"
-        ),
-    }
     write_methods: ClassVar[dict[EffectKind, str]] = {
         EffectKind.agree_refund: "jingdong.pop.afs.soa.refundapply.replyRefund",
         EffectKind.confirm_return_and_refund: "jingdong.asc.process.close",

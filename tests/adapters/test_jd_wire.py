@@ -39,6 +39,7 @@ REPLY = "jingdong.pop.afs.soa.refundapply.replyRefund"
 SYNC = "jingdong.asc.sync.list"
 VIEW = "jingdong.asc.query.view"
 AUDIT_LIST = "jingdong.asc.audit.list"
+RECEIVE_LIST = "jingdong.asc.receive.list"
 
 
 @pytest.fixture
@@ -348,6 +349,117 @@ def test_get_case_reads_the_audit_deadline_of_a_pending_service(jd: JdAdapter) -
     assert business(route.calls[1].request)["serviceId"] == "80001"
 
 
+@respx.mock
+def test_get_case_reads_pictures_delivery_and_the_receipt_deadline(jd: JdAdapter) -> None:
+    """``query.view`` gives the customer's pictures and the order's delivery time; a service
+    awaiting the goods takes its deadline from ``receive.list``'s ``receiveOvertime``."""
+    detail = service_brief(
+        serviceStatus=40,
+        serviceStatusName="待收货",
+        questionPic="https://img.jd.test/afs/1.jpg, https://img.jd.test/afs/2.mp4?x=1",
+        orderDeliveredTime=1794358800000,  # 2026-11-11 09:00:00 +08:00
+    )
+    row = {**service_brief(serviceStatus=40), "receiveOvertime": 1795222800000, "timeoutFlag": 0}
+    other = {**row, "serviceId": 80002, "receiveOvertime": 1790000000000}
+    route = _route(
+        answer(VIEW, "result", {"success": True, "data": detail}),
+        answer(RECEIVE_LIST, "pageResult", {"success": True, "data": [other, row]}),
+    )
+    jd._families["80001"] = "service_order"
+    case = jd.get_case("80001")
+    assert [(e.kind, e.url) for e in case.evidence] == [
+        ("photo", "https://img.jd.test/afs/1.jpg"),
+        ("video", "https://img.jd.test/afs/2.mp4?x=1"),
+    ]
+    assert case.delivered_at == datetime(2026, 11, 11, 1, 0, tzinfo=UTC)
+    assert case.deadline_at == datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
+    assert case.platform_fields["deadline_source"] == "receiveOvertime"
+    asked = business(route.calls[1].request)
+    assert sent(route.calls[1].request)["method"] == RECEIVE_LIST
+    assert (asked["serviceId"], asked["buId"], asked["operatePin"]) == (
+        "80001",
+        "10001",
+        "shop_ops",
+    )
+
+
+def test_a_service_without_pictures_or_delivery_has_none_and_bad_ones_quarantine() -> None:
+    bare = service_order_to_case(service_brief(questionPic=""), shop_id="jd1")
+    assert isinstance(bare, RefundCase)
+    assert (bare.evidence, bare.delivered_at) == ((), None)
+    bad = service_order_to_case(
+        service_brief(questionPic=7, orderDeliveredTime="yesterday"), shop_id="jd1"
+    )
+    assert isinstance(bad, QuarantinedCase)
+    assert {p.field for p in bad.problems} == {"questionPic", "orderDeliveredTime"}
+
+
+def _sync_page(rows: list[dict[str, Any]], total: int) -> httpx.Response:
+    result = {"success": True, "code": "00000", "data": rows, "totalCount": total}
+    return answer(SYNC, "pageResult", result)
+
+
+def _brief_at(service_id: int, minute: int) -> dict[str, Any]:
+    """A service brief updated ``minute`` minutes after 2026-11-12 09:30 +08:00."""
+    return service_brief(serviceId=service_id, updateTime=1794447000000 + minute * 60_000)
+
+
+@respx.mock
+def test_service_orders_are_read_page_one_then_last_to_first(jd: JdAdapter) -> None:
+    """Oldest change first, 5 orders in pages of 2: page 1 (learning the total), then 3, 2, 1.
+    After page 3, order 80003 changes and leaves the window, so page 2 holds 80004 and 80005
+    (read already: dropped) and page 1 again 80001-80002 (dropped): each is listed once."""
+    small = JdAdapter(jd_settings(page_size=2), http=jd.http, clock=jd.clock)
+    b = {i: _brief_at(i, i) for i in range(80001, 80006)}
+    route = _route(
+        answer(LIST, "queryResult", {"success": True, "totalCount": 0, "result": []}),
+        _sync_page([b[80001], b[80002]], 5),
+        _sync_page([b[80005]], 5),
+        _sync_page([b[80004], b[80005]], 4),  # 80003 left the window: 80005 comes back
+        _sync_page([b[80001], b[80002]], 4),
+    )
+    window = SyncWindow(
+        datetime(2026, 11, 12, 0, 0, tzinfo=UTC), jd.clock.now() + timedelta(milliseconds=500)
+    )
+    listed: list[str] = []
+    token: str | None = None
+    for _ in range(10):
+        page = small.list_cases(window, token)
+        listed += [c.case_id for c in page.cases]
+        token = page.next_page
+        if token is None:
+            break
+    assert listed == ["80001", "80002", "80005", "80004"]
+    asked = [business(call.request) for call in route.calls[1:]]
+    assert [a["pageNumber"] for a in asked] == [1, 3, 2, 1]
+    assert {a["updateTimeEnd"] for a in asked} == {"2026-11-12 10:00:00"}, "fixed, whole second"
+
+
+@respx.mock
+def test_refund_applications_page_by_apply_time_below_the_last_seen(jd: JdAdapter) -> None:
+    """Newest application first; the next query ends just above the oldest applyTime read and
+    skips the ids read at that second."""
+    small = JdAdapter(jd_settings(page_size=2), http=jd.http, clock=jd.clock)
+    first = [
+        refund_vo(id=30003, applyTime="2026-11-12 09:40:00"),
+        refund_vo(id=30002, applyTime="2026-11-12 09:20:00"),
+    ]
+    second = [refund_vo(id=30002, applyTime="2026-11-12 09:20:00"), refund_vo(id=30001)]
+    route = _route(
+        answer(LIST, "queryResult", {"success": True, "totalCount": 3, "result": first}),
+        answer(LIST, "queryResult", {"success": True, "totalCount": 2, "result": second}),
+        _sync_page([], 0),
+    )
+    page = small.list_cases(_window(jd.clock))
+    assert [c.case_id for c in page.cases] == ["30003", "30002"]
+    assert page.next_page is not None
+    page = small.list_cases(_window(jd.clock), page.next_page)
+    assert [c.case_id for c in page.cases] == ["30001"]
+    assert page.next_page is None
+    narrowed = business(route.calls[1].request)
+    assert (narrowed["applyTimeEnd"], narrowed["pageIndex"]) == ("2026-11-12 09:20:01", 1)
+
+
 # ---- effects ------------------------------------------------------------------------------------
 
 
@@ -462,10 +574,11 @@ def test_confirm_and_refund_only_close_the_service(jd: JdAdapter) -> None:
     close = "jingdong.asc.process.close"
     route = _route(
         answer(VIEW, "result", {"success": True, "data": received}),
+        answer(RECEIVE_LIST, "pageResult", {"success": True, "data": [], "totalCount": 0}),
         answer(close, "result", {"success": True, "data": {"sysVersion": 4}}),
     )
     jd.submit(_service_effect(EffectKind.confirm_return_and_refund, amount=1))
-    assert [sent(c.request)["method"] for c in route.calls] == [VIEW, close]
+    assert [sent(c.request)["method"] for c in route.calls] == [VIEW, RECEIVE_LIST, close]
     assert _replied(route)["sysVersion"] == "3"
     refund_only = _service_routes(close, service_brief(customerExpect=11))
     jd.submit(_service_effect(EffectKind.agree_refund, amount=1))
