@@ -1,0 +1,156 @@
+"""A page with a malformed item, through the real Daemon's intake: the bad item is quarantined
+with its field named, the good items are stored, and the daemon carries on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_adapter_fuzz import MISSING, TAOBAO_FIELDS, _mutate, hostile, taobao_refund
+
+from adapters.taobao.mapping import private_free, refund_to_case
+from connector.adapter import AdapterSettings, Capability, CasePage, PlatformAdapter, SyncWindow
+from connector.clock import FakeClock
+from connector.daemon.core import Daemon
+from connector.daemon.runtime import ShopRuntime
+from connector.effects import EffectRequest, SubmitOutcome, SubmitResult
+from connector.errors import MalformedPayloadError, NotFoundError
+from connector.models import QuarantinedCase, RefundCase
+from connector.policy import load_default_policy
+from connector.ratelimit import QuotaGate
+from connector.settings import DaemonSettings, ShopSettings
+from connector.store import Store, open_store
+
+START = datetime(2026, 11, 12, 2, 0, tzinfo=UTC)
+
+
+class WirePageAdapter(PlatformAdapter):
+    """Serves one fixed list of Taobao wire items through the real Taobao mapping."""
+
+    platform: ClassVar[str] = "taobao"  # the mapping names its platform
+    settings_model: ClassVar[type[AdapterSettings]] = AdapterSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.list_cases, Capability.get_case}
+    )
+    items: ClassVar[list[Any]] = []
+
+    def check(self) -> None:
+        return None
+
+    def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
+        out = CasePage(cases=[])
+        for item in self.items:
+            parsed = refund_to_case(item, shop_id=self.settings.shop_id, tmall=False)
+            if isinstance(parsed, QuarantinedCase):
+                out.quarantined.append(parsed)
+            else:
+                out.cases.append(parsed)
+                out.raw.append(private_free(item))
+        return out
+
+    def get_case(self, case_id: str) -> RefundCase:
+        for item in self.items:
+            if isinstance(item, dict) and str(item.get("refund_id")) == case_id:
+                parsed = refund_to_case(item, shop_id=self.settings.shop_id, tmall=False)
+                if isinstance(parsed, QuarantinedCase):
+                    raise MalformedPayloadError(parsed.summary(), field="refund")
+                return parsed
+        raise NotFoundError("no such refund", case_id=case_id)
+
+    def submit(self, effect: EffectRequest) -> SubmitResult:
+        return SubmitResult(outcome=SubmitOutcome.applied)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    clock = FakeClock(START)
+    store: Store = open_store(tmp_path / "state", clock=clock)
+    http = httpx.Client()
+    adapter = WirePageAdapter(
+        AdapterSettings(base_url="http://wire.invalid", shop_id="s1"), http=http, clock=clock
+    )
+    shop = ShopRuntime(
+        settings=ShopSettings(shop_id="s1", platform="taobao"),
+        adapter=adapter,
+        http=http,
+        policy=load_default_policy(),
+    )
+    daemon = Daemon(
+        store=store,
+        clock=clock,
+        settings=DaemonSettings(intake_concurrency=2, relay_concurrency=2),
+        shops=[shop],
+        quota=QuotaGate(),
+        sleep=lambda _s: None,
+    )
+    yield daemon
+    daemon.close()
+    store.close()
+
+
+def _poll(daemon: Daemon, items: list[Any]) -> None:
+    WirePageAdapter.items = items
+    (shop,) = daemon.shops.values()
+    daemon.poll_shop(shop, full=True)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    changes=st.dictionaries(
+        st.sampled_from(TAOBAO_FIELDS), hostile | st.just(MISSING), min_size=1, max_size=3
+    ),
+    position=st.integers(min_value=0, max_value=2),
+)
+def test_malformed_item_is_quarantined_and_the_page_proceeds(
+    daemon: Daemon, changes: dict[str, Any], position: int
+) -> None:
+    good = [taobao_refund(refund_id=f"ok-{i}", outer_id=f"SKU-{i}") for i in range(2)]
+    bad = _mutate(taobao_refund(refund_id="bad-1"), changes)
+    items: list[Any] = [*good]
+    items.insert(position, bad)
+    before = {q.id: q.seen_count for q in daemon.store.list_quarantine()}
+    _poll(daemon, items)
+    for case_id in ("ok-0", "ok-1"):
+        assert daemon.store.get_case(("taobao", "s1", case_id)) is not None
+    bad_case = daemon.store.get_case(("taobao", "s1", "bad-1"))
+    if isinstance(refund_to_case(bad, shop_id="s1", tmall=False), QuarantinedCase):
+        assert bad_case is None or bad_case.case.case_id == "bad-1"
+        rows = daemon.store.list_quarantine()
+        touched = [q for q in rows if q.seen_count != before.get(q.id)]
+        assert touched, "the malformed item left no quarantine row"
+        for row in touched:
+            assert row.problems
+            assert all(p["field"] for p in row.problems)
+    # The daemon decides and relays on as usual afterwards.
+    daemon.run_once()
+
+
+def test_daemon_quarantine_row_names_the_field(daemon: Daemon) -> None:
+    items: list[Any] = [
+        taobao_refund(refund_id="ok-1"),
+        taobao_refund(refund_id="bad-1", modified=10**30),
+        taobao_refund(refund_id="bad-2", refund_fee="-3.00"),
+        taobao_refund(refund_id="bad-3", refund_version={"nested": ["garbage"]}),
+        "not an object",
+        taobao_refund(refund_id="ok-2", outer_id="SKU-2"),
+    ]
+    _poll(daemon, items)
+    assert daemon.store.get_case(("taobao", "s1", "ok-1")) is not None
+    assert daemon.store.get_case(("taobao", "s1", "ok-2")) is not None
+    fields = {(q.case_id, p["field"]) for q in daemon.store.list_quarantine() for p in q.problems}
+    assert ("bad-1", "modified") in fields
+    assert ("bad-2", "refund_fee") in fields
+    assert ("bad-3", "refund_version") in fields
+    assert (None, "refund") in fields
+    counts = daemon.run_once()
+    assert counts.errors == []
