@@ -45,6 +45,7 @@ class DaemonSettings(_Section):
     )
     max_attempts: int = Field(default=12, ge=1, description="then the effect goes to a person")
     json_logs: bool = False
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
 class QuotaSettings(_Section):

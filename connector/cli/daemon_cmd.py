@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import ExitStack
 from pathlib import Path
@@ -39,6 +40,13 @@ def _load(config: Path, state_dir: Path | None) -> tuple[ConnectorSettings, Path
     return settings, ensure_state_dir(resolve_state_dir(chosen))
 
 
+def _configure_logs(settings: ConnectorSettings) -> None:
+    daemon = settings.daemon
+    logs.configure(
+        json_lines=daemon.json_logs, level=logging.getLevelName(daemon.log_level.upper())
+    )
+
+
 def _build(settings: ConnectorSettings, state: Path):  # type: ignore[no-untyped-def]
     from connector.daemon.runtime import build_daemon
     from connector.store import open_store
@@ -58,7 +66,7 @@ def run(config: ConfigOption, state_dir: StateDirOption = None) -> None:
     from connector.daemon.service import Service
 
     settings, state = _load(config, state_dir)
-    logs.configure(json_lines=settings.daemon.json_logs)
+    _configure_logs(settings)
     daemon = _build(settings, state)
     with ExitStack() as stack:
         if settings.ops.enabled:
@@ -107,7 +115,7 @@ def once(
 ) -> None:
     """One full sweep (poll, decide, push, deadlines), then exit."""
     settings, state = _load(config, state_dir)
-    logs.configure(json_lines=settings.daemon.json_logs)
+    _configure_logs(settings)
     daemon = _build(settings, state)
     daemon.store.recover_in_flight()
     try:
