@@ -155,6 +155,8 @@ class Daemon:
             key: threading.BoundedSemaphore(settings.per_shop_concurrency) for key in self.shops
         }
         self._poll_locks = {key: threading.Lock() for key in self.shops}
+        self._streaming: set[int] = set()
+        self._streaming_lock = threading.Lock()
         self._case_locks: dict[CaseKey, threading.Lock] = {}
         self._case_locks_guard = threading.Lock()
         self.health = {key: ShopHealth(platform=key[0], shop_id=key[1]) for key in self.shops}
@@ -559,6 +561,30 @@ class Daemon:
             elif outcome == "failed":
                 counts.failed += 1
         return counts
+
+    def relay_stream(self, limit: int = 200) -> int:
+        """Hand due effects to the senders without waiting for them (the service's relay).
+
+        A slow or hung send holds only its own worker, so an urgent effect never waits for
+        the slowest send of a batch; an effect already handed over is not handed over again.
+        """
+        due = self.store.due_effects(self.clock.now(), limit=limit)
+        handed = 0
+        for effect in due:
+            with self._streaming_lock:
+                if effect.id in self._streaming:
+                    continue
+                self._streaming.add(effect.id)
+            self._pool.submit(self._send_streamed, effect)
+            handed += 1
+        return handed
+
+    def _send_streamed(self, effect: EffectRecord) -> str:
+        try:
+            return self._send_guarded(effect)
+        finally:
+            with self._streaming_lock:
+                self._streaming.discard(effect.id)
 
     def _send_guarded(self, effect: EffectRecord) -> str:
         key = (effect.platform, effect.shop_id)

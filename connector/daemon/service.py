@@ -113,7 +113,7 @@ class Service:
             next_run_time=now,
         )
         self.scheduler.add_job(
-            self._guarded("relay", self.daemon.relay_due),
+            self._guarded("relay", self.daemon.relay_stream),
             "interval",
             seconds=settings.relay_interval_s,
             id="relay",

@@ -891,17 +891,21 @@ class SqliteStore:
         return None if row is None else _effect_record(row)
 
     def due_effects(self, now: datetime, limit: int = 100) -> list[EffectRecord]:
-        """Pending or unknown effects whose time has come and whose earlier siblings are done.
+        """Pending or unknown effects whose time has come and whose earlier siblings are done,
+        nearest case deadline first.
 
         Notices (``NOTICE_EFFECTS``) neither wait for their siblings nor hold them up."""
         notices = tuple(sorted(str(kind) for kind in NOTICE_EFFECTS))
         marks = ", ".join("?" for _ in notices)
         rows = self._rows(
-            "SELECT e.* FROM effects e WHERE e.status IN ('pending', 'unknown') "  # noqa: S608
+            "SELECT e.* FROM effects e JOIN cases c ON c.platform = e.platform "  # noqa: S608
+            "AND c.shop_id = e.shop_id AND c.case_id = e.case_id "
+            "WHERE e.status IN ('pending', 'unknown') "
             f"AND e.next_attempt_at <= ? AND (e.kind IN ({marks}) OR NOT EXISTS "
             "(SELECT 1 FROM effects p WHERE p.decision_id = e.decision_id "
             f"AND p.position < e.position AND p.status <> 'done' AND p.kind NOT IN ({marks}))) "
-            "ORDER BY e.next_attempt_at, e.id LIMIT ?",
+            # The nearest platform deadline first: an urgent answer never queues behind others.
+            "ORDER BY c.deadline_at IS NULL, c.deadline_at, e.next_attempt_at, e.id LIMIT ?",
             (ts(now), *notices, *notices, limit),
         )
         return [_effect_record(r) for r in rows]

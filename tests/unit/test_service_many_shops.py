@@ -52,7 +52,7 @@ class StubDaemon:
     def sweep_deadlines(self) -> None:
         self.steps.append("sweep_deadlines")
 
-    def relay_due(self) -> None:
+    def relay_stream(self) -> None:
         self.relayed.set()
 
     def close(self) -> None:
