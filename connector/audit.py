@@ -199,12 +199,28 @@ class VerifyReport:
         return f"audit chain BROKEN at {where}: {self.problem}"
 
 
+class UnreadableAuditEntryError(StoreError):
+    """A stored audit row that cannot even be read back as an entry: it was tampered with."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        self.seq = seq
+        self.reason = reason
+        super().__init__(f"audit entry seq {seq} cannot be read: {reason}")
+
+
 def verify_chain(entries: Iterable[AuditEntry], head: ChainHead | None) -> VerifyReport:
-    """Recompute the chain in seq order and report the first entry that does not fit."""
+    """Recompute the chain in seq order and report the first entry that does not fit.
+
+    A row the store cannot read back (``UnreadableAuditEntryError`` while iterating) is broken
+    too, and is named like any other.
+    """
     expected_seq = 1
     prev_hash = GENESIS_HASH
     count = 0
-    for entry in entries:
+    for entry in _readable(entries):
+        if isinstance(entry, UnreadableAuditEntryError):
+            problem = f"its content cannot be read ({entry.reason}): edited"
+            return VerifyReport(count, entry.seq, problem)
         if entry.seq != expected_seq:
             if entry.seq > expected_seq:
                 missing = (
@@ -247,3 +263,19 @@ def verify_chain(entries: Iterable[AuditEntry], head: ChainHead | None) -> Verif
     if head.hash != prev_hash:
         return VerifyReport(count, None, f"the head hash does not match entry {last_seq}")
     return VerifyReport(count)
+
+
+def _readable(
+    entries: Iterable[AuditEntry],
+) -> Iterable[AuditEntry | UnreadableAuditEntryError]:
+    """The entries, with an unreadable row yielded as its error (then the iteration ends)."""
+    iterator = iter(entries)
+    while True:
+        try:
+            entry = next(iterator)
+        except StopIteration:
+            return
+        except UnreadableAuditEntryError as exc:
+            yield exc
+            return
+        yield entry

@@ -27,6 +27,7 @@ from connector.audit import (
     AuditEntry,
     AuditEvent,
     ChainHead,
+    UnreadableAuditEntryError,
     canonical_json,
     chain_hash,
     check_actor,
@@ -1805,18 +1806,23 @@ def _default_guard(deadline: datetime | None) -> str | None:
 
 
 def _audit_entry(row: Mapping[str, Any]) -> AuditEntry:
-    return AuditEntry(
-        seq=row["seq"],
-        at=row["at"],
-        actor=row["actor"],
-        event=row["event"],
-        platform=row["platform"],
-        shop_id=row["shop_id"],
-        case_id=row["case_id"],
-        details=json.loads(row["details_json"]),
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
+    """One stored row; a row that is not an entry any more (edited by hand) says which seq."""
+    try:
+        return AuditEntry(
+            seq=row["seq"],
+            at=row["at"],
+            actor=row["actor"],
+            event=row["event"],
+            platform=row["platform"],
+            shop_id=row["shop_id"],
+            case_id=row["case_id"],
+            details=json.loads(row["details_json"]),
+            prev_hash=row["prev_hash"],
+            hash=row["hash"],
+        )
+    except (ValueError, TypeError) as exc:  # JSONDecodeError and ValidationError included
+        reason = str(exc).splitlines()[0]
+        raise UnreadableAuditEntryError(row["seq"], reason) from None
 
 
 def _case_record(row: Mapping[str, Any]) -> CaseRecord:
