@@ -411,6 +411,10 @@ def test_real_process_output_and_crash_leak_no_canary(tmp_path: Path) -> None:
         verify = _connector("audit", "verify", "--state-dir", str(state))
         assert verify.returncode == 0, verify.stdout + verify.stderr
         outputs.append(("audit verify", verify))
+        exported = _connector("audit", "export", "--state-dir", str(state))
+        assert exported.returncode == 0, exported.stderr
+        assert exported.stdout.count("\n") > people, "audit export printed too little"
+        outputs.append(("audit export", exported))
         reader = open_read_only_store(state)
         try:
             keys = _case_keys(reader)
