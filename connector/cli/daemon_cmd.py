@@ -81,7 +81,7 @@ def _ops_server(settings: ConnectorSettings, daemon: Any) -> Any:
     from datetime import timedelta
 
     from connector.observability import ops_app
-    from mocks.kit.server import BackgroundServer
+    from connector.serving import LoopbackServer
 
     ops = settings.ops
     app = ops_app(
@@ -90,8 +90,8 @@ def _ops_server(settings: ConnectorSettings, daemon: Any) -> Any:
         clock=daemon.clock,
         stuck_after=timedelta(seconds=ops.stuck_after_s),
     )
-    server = BackgroundServer(app, host=ops.host, port=ops.port)
-    Console(stderr=True).print(f"ops endpoints on {server.base_url}/metrics")
+    server = LoopbackServer(app, host=ops.host, port=ops.port, name="ops")
+    Console(stderr=True).print(f"ops endpoints on {server.url}/metrics")
     return server
 
 

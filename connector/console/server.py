@@ -1,76 +1,16 @@
-"""Serve the console with uvicorn in a background thread beside the daemon (``run``, the demo).
-
-Loopback only: the console speaks plain HTTP; put a TLS reverse proxy in front to reach it from
-elsewhere.
-"""
+"""Serve the console beside the daemon (``run``, the demo) with the core's loopback server."""
 
 from __future__ import annotations
 
-import socket
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import uvicorn
+from connector.serving import LOOPBACK_HOSTS, LoopbackServer
 
-from connector.errors import ConfigError
-
-if TYPE_CHECKING:
-    from types import TracebackType
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+__all__ = ["LOOPBACK_HOSTS", "ConsoleServer"]
 
 
-def _free_port(host: str) -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class ConsoleServer:
+class ConsoleServer(LoopbackServer):
     """``with ConsoleServer(app, port=8780) as url:`` serves the console during the block."""
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int | None = None) -> None:
-        if host not in LOOPBACK_HOSTS and not host.startswith("127."):
-            msg = f"console host {host!r}: the console listens on loopback only (127.0.0.1)"
-            raise ConfigError(msg)
-        self.host = host
-        self.port = port or _free_port(host)
-        config = uvicorn.Config(
-            app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, name=f"console:{self.port}", daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def start(self) -> str:
-        self._thread.start()
-        waiter = threading.Event()
-        while not self._server.started and self._thread.is_alive():
-            waiter.wait(0.01)
-        if not self._server.started:
-            msg = f"the console could not listen on {self.host}:{self.port} (port in use?)"
-            raise ConfigError(msg)
-        return self.url
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().__init__(app, host=host, port=port, name="console")
