@@ -162,3 +162,24 @@ def parse_iso(value: object, field: str) -> datetime:
         msg = f"{field} needs an offset (e.g. +08:00): {value!r}"
         raise ValueError(msg)
     return parsed
+
+
+def apply_clock_change(clock: MockClock, body: dict[str, Any]) -> None:
+    """Apply a ``POST /__mock/clock`` body (advance_s, set, frozen) to a fake's clock."""
+    known = {"advance_s", "set", "frozen"}
+    if not body or set(body) - known:
+        msg = f"clock body needs one of {sorted(known)}, got {sorted(body)}"
+        raise ValueError(msg)
+    if "frozen" in body:
+        if not isinstance(body["frozen"], bool):
+            msg = "frozen must be true or false"
+            raise ValueError(msg)
+        clock.set_frozen(body["frozen"])
+    if "advance_s" in body:
+        step = body["advance_s"]
+        if isinstance(step, bool) or not isinstance(step, int | float):
+            msg = "advance_s must be a number of seconds"
+            raise ValueError(msg)
+        clock.advance(float(step))
+    if "set" in body:
+        clock.set(parse_iso(body["set"], "set"))

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from mocks.kit.casespec import CaseSpec, parse_specs
-from mocks.kit.clock import ClockLike, MockClock, parse_iso
+from mocks.kit.clock import ClockLike, MockClock, apply_clock_change
 from mocks.kit.faults import FaultPlan
 from mocks.kit.journal import Journal, JsonDict
 from mocks.kit.profile import FaultProfile, parse_profile
@@ -76,23 +76,7 @@ class FakePlatform(ABC):
         return {"now": iso(self.now()), "frozen": self.clock.frozen}
 
     def change_clock(self, body: JsonDict) -> JsonDict:
-        known = {"advance_s", "set", "frozen"}
-        if not body or set(body) - known:
-            msg = f"clock body needs one of {sorted(known)}, got {sorted(body)}"
-            raise ValueError(msg)
-        if "frozen" in body:
-            if not isinstance(body["frozen"], bool):
-                msg = "frozen must be true or false"
-                raise ValueError(msg)
-            self.clock.set_frozen(body["frozen"])
-        if "advance_s" in body:
-            step = body["advance_s"]
-            if isinstance(step, bool) or not isinstance(step, int | float):
-                msg = "advance_s must be a number of seconds"
-                raise ValueError(msg)
-            self.clock.advance(float(step))
-        if "set" in body:
-            self.clock.set(parse_iso(body["set"], "set"))
+        apply_clock_change(self.clock, body)
         with self.lock:
             acts = self.run_timers()
         return {"now": iso(self.now()), "auto_acts": acts}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,7 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from mocks.kit.clock import ClockLike, parse_iso
+from mocks.kit.clock import ClockLike, apply_clock_change
+from mocks.kit.control import guarded, json_body
 from mocks.kit.faults import Fault, parse_rule
 from mocks.warehouse.state import WarehouseError, WarehouseMock
 
@@ -54,33 +54,6 @@ class DropConnection(Response):
             }
         )
         await send({"type": "http.response.body", "body": b"{", "more_body": False})
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        msg = f"body is not JSON: {exc.msg}"
-        raise ValueError(msg) from exc
-    if not isinstance(body, dict):
-        msg = "body must be a JSON object"
-        raise ValueError(msg)
-    return body
-
-
-def _control(handler: Handler) -> Handler:
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        except KeyError as exc:
-            return JSONResponse({"error": f"not found: {exc.args[0] if exc.args else ''}"}, 404)
-
-    return wrapper
 
 
 def create_app(
@@ -134,7 +107,7 @@ def create_app(
                 err = WarehouseError(401, "unauthorized", f"missing or wrong {API_KEY_HEADER}")
                 return JSONResponse(err.body(), status_code=401)
             try:
-                body = await _body(request)
+                body = await json_body(request)
             except ValueError as exc:
                 log("error:bad_request")
                 return JSONResponse({"error": {"code": "bad_request", "message": str(exc)}}, 400)
@@ -196,42 +169,26 @@ def _control_routes(wh: WarehouseMock) -> list[BaseRoute]:
         return JSONResponse({"now": wh.now().isoformat(), "frozen": wh.clock.frozen})
 
     async def post_clock(request: Request) -> Response:
-        body = await _body(request)
-        known = {"advance_s", "set", "frozen"}
-        if not body or set(body) - known:
-            msg = f"clock body needs one of {sorted(known)}, got {sorted(body)}"
-            raise ValueError(msg)
-        if "frozen" in body:
-            if not isinstance(body["frozen"], bool):
-                msg = "frozen must be true or false"
-                raise ValueError(msg)
-            wh.clock.set_frozen(body["frozen"])
-        if "advance_s" in body:
-            step = body["advance_s"]
-            if isinstance(step, bool) or not isinstance(step, int | float):
-                msg = "advance_s must be a number of seconds"
-                raise ValueError(msg)
-            wh.clock.advance(float(step))
-        if "set" in body:
-            wh.clock.set(parse_iso(body["set"], "set"))
+        apply_clock_change(wh.clock, await json_body(request))
         return JSONResponse({"now": wh.now().isoformat(), "auto_acts": []})
 
     async def post_orders(request: Request) -> Response:
-        body = await _body(request)
+        body = await json_body(request)
         return JSONResponse({"order_ids": wh.add_orders(body.get("orders"))})
 
     async def get_orders(request: Request) -> Response:
         return JSONResponse({"orders": wh.order_views()})
 
     async def post_order(request: Request) -> Response:
-        return JSONResponse(wh.move_order(request.path_params["order_id"], await _body(request)))
+        body = await json_body(request)
+        return JSONResponse(wh.move_order(request.path_params["order_id"], body))
 
     async def post_return(request: Request) -> Response:
-        body = await _body(request)
+        body = await json_body(request)
         return JSONResponse(wh.receive_return(request.path_params["order_id"], body))
 
     async def post_faults(request: Request) -> Response:
-        rules = (await _body(request)).get("rules")
+        rules = (await json_body(request)).get("rules")
         if not isinstance(rules, list):
             msg = "rules must be a list of FaultRule objects"
             raise ValueError(msg)
@@ -271,4 +228,4 @@ def _control_routes(wh: WarehouseMock) -> list[BaseRoute]:
         ("/__mock/requests", get_requests, ["GET"]),
         ("/__mock/reset", post_reset, ["POST"]),
     ]
-    return [Route(path, _control(h), methods=methods) for path, h, methods in table]
+    return [Route(path, guarded(h), methods=methods) for path, h, methods in table]
