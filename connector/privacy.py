@@ -7,6 +7,7 @@ Detection is by key name, split into words (``buyer_nick``, ``receiverMobile``, 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -90,7 +91,8 @@ def private_paths(value: Any, path: str = "") -> list[str]:
 
 
 def scrub(value: Any) -> Any:
-    """A copy with private keys' values and phone numbers in text replaced (raw payloads)."""
+    """A copy with private keys' values and phone numbers in text replaced (raw payloads);
+    non-finite numbers (NaN, Infinity) are kept as text so the payload can always be stored."""
     if isinstance(value, dict):
         return {
             key: (REDACTED if is_private_key(str(key)) else scrub(inner))
@@ -100,4 +102,6 @@ def scrub(value: Any) -> Any:
         return [scrub(inner) for inner in value]
     if isinstance(value, str):
         return mask_phone_numbers(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     return value

@@ -14,6 +14,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -383,6 +384,9 @@ def test_real_process_output_and_crash_leak_no_canary(tmp_path: Path) -> None:
                 warehouse.post("/__mock/orders", json={"orders": orders}).raise_for_status()
         config = _write_config(tmp_path / "connector.toml", taobao_url, warehouse_url, cfg)
         state = tmp_path / "state"
+        # A listing window ends at the last whole second: let the seeding second pass (wall time
+        # by design in this real-process test), or one 'once' pass may see none of the cases.
+        threading.Event().wait(1.2)
         outputs: list[tuple[str, subprocess.CompletedProcess[str]]] = []
 
         crashed = _connector(
