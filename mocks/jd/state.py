@@ -11,7 +11,7 @@ import bisect
 import hashlib
 import random
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from mocks.jd import codes as c
 from mocks.jd.config import JdConfig, JdShop
@@ -54,6 +54,7 @@ class JdMock(FakePlatform):
     """State of one fake JOS platform (any number of shops)."""
 
     platform = "jd"
+    ban_error: ClassVar[dict[str, Any]] = {"code": "2"}  # the call-limit ban, "N秒后解除"
 
     def __init__(self, config: JdConfig | None = None, clock: ClockLike | None = None) -> None:
         super().__init__(clock)
@@ -648,6 +649,17 @@ class JdMock(FakePlatform):
 
         act(self, self.find(case_id), body)
         return self.record_view(case_id)
+
+    def buyer_touch(self, case_id: str) -> None:
+        """The buyer acts just before the seller's call: a service order is edited
+        (``sysVersion`` + 1), an open refund application is cancelled (it has no version)."""
+        from mocks.jd.buyer import buyer_touch  # buyer actions sit on top of this module
+
+        try:
+            record = self.find(case_id)
+        except KeyError:
+            return
+        buyer_touch(self, record)
 
     def reset_state(self) -> None:
         self.applies.clear()

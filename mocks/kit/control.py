@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mocks.kit.platform import FakePlatform
+from mocks.kit.profile import ProfiledFake
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -99,15 +100,6 @@ def control_routes(platform: FakePlatform) -> list[BaseRoute]:
         platform.faults.clear()
         return JSONResponse({"rules": 0})
 
-    async def post_profile(request: Request) -> Response:
-        return JSONResponse(platform.start_profile(await json_body(request)))
-
-    async def get_profile(request: Request) -> Response:
-        return JSONResponse(platform.profile_view())
-
-    async def delete_profile(request: Request) -> Response:
-        return JSONResponse(platform.stop_profile())
-
     async def get_ledger(request: Request) -> Response:
         with platform.lock:
             platform.run_timers()
@@ -132,11 +124,30 @@ def control_routes(platform: FakePlatform) -> list[BaseRoute]:
         ("/__mock/buyer/{case_id}", post_buyer, ["POST"]),
         ("/__mock/faults", post_faults, ["POST"]),
         ("/__mock/faults", delete_faults, ["DELETE"]),
-        ("/__mock/faults/profile", post_profile, ["POST"]),
-        ("/__mock/faults/profile", get_profile, ["GET"]),
-        ("/__mock/faults/profile", delete_profile, ["DELETE"]),
         ("/__mock/ledger", get_ledger, ["GET"]),
         ("/__mock/requests", get_requests, ["GET"]),
         ("/__mock/reset", post_reset, ["POST"]),
     ]
-    return [Route(path, guarded(handler), methods=methods) for path, handler, methods in table]
+    routes = [Route(path, guarded(handler), methods=methods) for path, handler, methods in table]
+    return routes + profile_routes(platform)
+
+
+def profile_routes(fake: ProfiledFake) -> list[BaseRoute]:
+    """``/__mock/faults/profile`` (POST switches on, GET shows, DELETE switches off and tells
+    what was injected), for any fake that serves the profile's faults."""
+
+    async def post_profile(request: Request) -> Response:
+        return JSONResponse(fake.start_profile(await json_body(request)))
+
+    async def get_profile(request: Request) -> Response:
+        return JSONResponse(fake.profile_view())
+
+    async def delete_profile(request: Request) -> Response:
+        return JSONResponse(fake.stop_profile())
+
+    path = "/__mock/faults/profile"
+    return [
+        Route(path, guarded(post_profile), methods=["POST"]),
+        Route(path, guarded(get_profile), methods=["GET"]),
+        Route(path, guarded(delete_profile), methods=["DELETE"]),
+    ]

@@ -24,6 +24,8 @@ FAULT_KINDS = frozenset(
     }
 )
 MATCH_KEYS = frozenset({"method", "shop"})
+BROKEN = "##broken##"
+"""What a ``malformed_item`` fault puts in the broken field."""
 
 
 @dataclass(frozen=True)

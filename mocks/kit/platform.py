@@ -7,15 +7,16 @@ case methods in its own words; ``mocks.kit.control`` serves the shared ``/__mock
 from __future__ import annotations
 
 import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
+from collections.abc import Iterable, MutableMapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from mocks.kit.casespec import CaseSpec, parse_specs
 from mocks.kit.clock import ClockLike, MockClock, apply_clock_change
-from mocks.kit.faults import FaultPlan
+from mocks.kit.faults import BROKEN, FaultPlan
 from mocks.kit.journal import Journal, JsonDict
-from mocks.kit.profile import FaultProfile, parse_profile
+from mocks.kit.profile import FaultProfile, ProfiledFake
 from mocks.kit.scenario import generate_cases
 
 
@@ -23,7 +24,7 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-class FakePlatform(ABC):
+class FakePlatform(ProfiledFake):
     """Shared state plumbing. All mutation happens under ``self.lock`` (one re-entrant lock)."""
 
     platform: str = "fake"
@@ -57,6 +58,11 @@ class FakePlatform(ABC):
 
     @abstractmethod
     def buyer_action(self, case_id: str, body: JsonDict) -> JsonDict: ...
+
+    @abstractmethod
+    def buyer_touch(self, case_id: str) -> None:
+        """The buyer edits an open case just now (its version moves; ledger ``buyer_modify``, or
+        the platform's nearest buyer change): the ``change_before`` fault and page churn."""
 
     @abstractmethod
     def reset_state(self) -> None: ...
@@ -175,26 +181,36 @@ class FakePlatform(ABC):
             self.faults.clear()
             self.profile = None
 
-    # -- fault profile -------------------------------------------------------------------------
-    def start_profile(self, body: JsonDict) -> JsonDict:
-        """Switch a seeded fault profile on from now (replacing any running one)."""
-        profile = parse_profile(body, self.now())
-        self.profile = profile
-        return profile.view()
-
-    def stop_profile(self) -> JsonDict:
-        """Switch the profile off; answers what it injected (the checker's record)."""
-        profile, self.profile = self.profile, None
-        return {"active": False} if profile is None else {"active": False, **profile.view()}
-
-    def profile_view(self) -> JsonDict:
-        profile = self.profile
-        return {"active": False} if profile is None else {"active": True, **profile.view()}
-
+    # -- fault profile in listings -------------------------------------------------------------
     def hidden_from_listing(self, case_id: str, version: str, modified: datetime) -> bool:
         """Late visibility: a modified case the profile keeps out of list queries for now."""
         profile = self.profile
         return profile is not None and profile.hidden(case_id, version, modified, self.now())
+
+    def churn_below(self, open_below: Sequence[str]) -> None:
+        """Page churn: the buyer changes one of the open cases listed after this page (if the
+        profile says so), so the pages after it shift before the client reads them."""
+        profile = self.profile
+        victim = None if profile is None else profile.churn_victim(open_below)
+        if victim is not None:
+            self.buyer_touch(victim)
+
+    def break_listed(
+        self,
+        items: Iterable[MutableMapping[str, Any]],
+        shop_id: str | None,
+        *,
+        id_field: str,
+        field: str,
+    ) -> None:
+        """Malformed list items: each listed item may go out with ``field`` broken; the profile
+        remembers which (``FaultProfile.malformed``) for the checker."""
+        profile = self.profile
+        if profile is None or not shop_id:
+            return
+        for item in items:
+            if profile.break_item(shop_id, str(item.get(id_field, ""))):
+                item[field] = BROKEN
 
     # -- timers on wall time (server mode) -----------------------------------------------------
     def start_background_timers(self, interval_s: float = 0.5) -> None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from mocks.kit.faults import Fault
+from mocks.kit.faults import Fault, FaultPlan
 
 OUTAGE_MODES = frozenset({"503", "reset"})
 SCALED_SHARES = (
@@ -123,6 +124,8 @@ class FaultProfile:
     started: datetime
     outages: list[Outage]
     hang_s: float = 15.0
+    ban_error: Mapping[str, Any] = field(default_factory=dict)
+    """The fake's own ban error (``platform_error`` params such as ``code``); ``ban_s`` is drawn."""
     injected: Counter[str] = field(default_factory=Counter)
     malformed: list[dict[str, str]] = field(default_factory=list)
     _rng: random.Random = field(init=False)
@@ -160,14 +163,7 @@ class FaultProfile:
                 return Fault("http_status", {"status": 503, "retry_after_s": rng.randint(1, 2)})
             return Fault("http_status", {"status": rng.choice((500, 502, 504))})
         if (r := r - rates.ban) < 0:
-            return Fault(
-                "platform_error",
-                {
-                    "code": 7,
-                    "sub_code": "accesscontrol.limited-by-app-frequency",
-                    "ban_s": rng.randint(1, 3),
-                },
-            )
+            return Fault("platform_error", {**self.ban_error, "ban_s": rng.randint(1, 3)})
         if (r := r - rates.hang) < 0:
             return Fault("hang", {"seconds": self.hang_s})
         if (r := r - rates.reset) < 0:
@@ -264,10 +260,13 @@ def _outages(raw: object, now: datetime, rates: ProfileRates, rng: random.Random
     return outages
 
 
-def parse_profile(body: dict[str, Any], now: datetime) -> FaultProfile:
+def parse_profile(
+    body: dict[str, Any], now: datetime, *, ban_error: Mapping[str, Any] | None = None
+) -> FaultProfile:
     """``{"name": "F10", "seed": 7, "outages": [...], "hang_s": 8, "scale": 1.0}`` -> profile.
 
-    ``scale`` multiplies every per-call and per-case share (not the outages).
+    ``scale`` multiplies every per-call and per-case share (not the outages); ``ban_error`` is
+    the fake's own ban envelope (``FaultProfile.ban_error``).
     """
     known = {"name", "seed", "outages", "hang_s", "scale"}
     if set(body) - known:
@@ -299,4 +298,56 @@ def parse_profile(body: dict[str, Any], now: datetime) -> FaultProfile:
         started=now,
         outages=_outages(body.get("outages"), now, rates, rng),
         hang_s=float(body.get("hang_s", 15.0)),
+        ban_error=dict(ban_error or {}),
     )
+
+
+class ProfiledFake(ABC):
+    """What every fake (platform or warehouse) shares about faults: the rule plan, the seeded
+    profile slot behind ``/__mock/faults/profile``, and which fault hits the next call.
+
+    A subclass sets ``self.faults`` and ``self.profile`` in its ``__init__``, says its own ban
+    envelope in ``ban_error`` and serves the faults ``next_fault`` picks in its own wire shapes.
+    """
+
+    faults: FaultPlan
+    profile: FaultProfile | None
+    ban_error: ClassVar[Mapping[str, Any]] = {}
+    """``platform_error`` params of the platform's own ban (the profile adds ``ban_s``)."""
+
+    @abstractmethod
+    def now(self) -> datetime: ...
+
+    def next_fault(
+        self,
+        method: str | None,
+        shop_id: str | None,
+        *,
+        write: bool,
+        case_of: Callable[[], str | None] = lambda: None,
+    ) -> Fault | None:
+        """The fault for this call: a matching plan rule wins, else the profile's draw.
+
+        ``case_of`` names the case a write is about (asked only for writes under a profile),
+        so the profile can have the buyer change it first.
+        """
+        fault = self.faults.take(method, shop_id)
+        profile = self.profile
+        if fault is None and profile is not None:
+            fault = profile.pick(now=self.now(), write=write, case_id=case_of() if write else None)
+        return fault
+
+    def start_profile(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Switch a seeded fault profile on from now (replacing any running one)."""
+        profile = parse_profile(body, self.now(), ban_error=self.ban_error)
+        self.profile = profile
+        return profile.view()
+
+    def stop_profile(self) -> dict[str, Any]:
+        """Switch the profile off; answers what it injected (the checker's record)."""
+        profile, self.profile = self.profile, None
+        return {"active": False} if profile is None else {"active": False, **profile.view()}
+
+    def profile_view(self) -> dict[str, Any]:
+        profile = self.profile
+        return {"active": False} if profile is None else {"active": True, **profile.view()}

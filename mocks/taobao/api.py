@@ -195,9 +195,7 @@ def _churn_below(call: Call, rows: list[tuple[int, str]], page: list[Refund]) ->
         and refund_id not in shown
         and call.mock.refunds[refund_id].is_open
     ]
-    victim = profile.churn_victim(below)
-    if victim is not None:
-        call.mock.buyer_touch(victim)
+    call.mock.churn_below(below)
 
 
 def refund_get(call: Call) -> dict[str, Any]:

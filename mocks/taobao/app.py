@@ -18,14 +18,13 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from mocks.kit.control import control_routes, guarded, json_body
-from mocks.kit.faults import Fault
+from mocks.kit.faults import BROKEN, Fault
 from mocks.taobao.config import DEFAULT_TIMERS, ShopConfig
 from mocks.taobao.errors import PLATFORM_MESSAGES, TopError
 from mocks.taobao.gateway import Gateway, response_key
 from mocks.taobao.state import TaobaoMock
 
 JSON_TYPE = "application/json;charset=UTF-8"
-BROKEN = "##broken##"
 LIST_METHOD = "taobao.refunds.receive.get"
 WRITE_METHODS = frozenset(
     {
@@ -109,18 +108,6 @@ def _fault_error(fault: Fault, request_id: str) -> dict[str, Any]:
     return error.body(request_id)
 
 
-def _break_listed_items(mock: TaobaoMock, body: dict[str, Any], shop_id: str | None) -> None:
-    """The fault profile's malformed list items: each listed refund may lose its amount."""
-    profile = mock.profile
-    inner = body.get(response_key(LIST_METHOD), {})
-    items = inner.get("refunds", {}).get("refund", []) if isinstance(inner, dict) else []
-    if profile is None or not shop_id:
-        return
-    for item in items:
-        if profile.break_item(shop_id, str(item.get("refund_id", ""))):
-            item["refund_fee"] = BROKEN
-
-
 def create_app(mock: TaobaoMock, *, test_mode: bool = True) -> Starlette:
     """The ASGI app. Control routes under ``/__mock`` exist only when ``test_mode`` is on."""
     gateway = Gateway(mock)
@@ -159,13 +146,9 @@ def create_app(mock: TaobaoMock, *, test_mode: bool = True) -> Starlette:
         with mock.lock:
             shop = mock.shop_for_session(params.get("session"))
         shop_id = shop.shop_id if shop else None
-        fault = mock.faults.take(method, shop_id)
-        profile = mock.profile
-        if fault is None and profile is not None:
-            write = method in WRITE_METHODS
-            fault = profile.pick(
-                now=mock.now(), write=write, case_id=_case_of(params) if write else None
-            )
+        fault = mock.next_fault(
+            method, shop_id, write=method in WRITE_METHODS, case_of=lambda: _case_of(params)
+        )
 
         def log(outcome: str) -> None:
             mock.record_request(
@@ -195,7 +178,9 @@ def create_app(mock: TaobaoMock, *, test_mode: bool = True) -> Starlette:
             log("fault:malformed_item")
             return _json(body)
         if method == LIST_METHOD and mock.profile is not None:
-            _break_listed_items(mock, body, shop_id)
+            inner = body.get(response_key(LIST_METHOD), {})
+            items = inner.get("refunds", {}).get("refund", []) if isinstance(inner, dict) else []
+            mock.break_listed(items, shop_id, id_field="refund_id", field="refund_fee")
         log("ok" if fault is None else f"fault:{fault.kind}")
         return _json(body)
 

@@ -13,7 +13,7 @@ import hashlib
 import heapq
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from mocks.kit.casespec import CaseSpec
 from mocks.kit.clock import ClockLike
@@ -48,6 +48,10 @@ class TaobaoMock(FakePlatform):
     """State of one fake TOP platform (any number of Taobao and Tmall shops)."""
 
     platform = "taobao"
+    ban_error: ClassVar[dict[str, Any]] = {
+        "code": 7,
+        "sub_code": "accesscontrol.limited-by-app-frequency",  # as an app_qps ban (gateway.py)
+    }
 
     def __init__(self, config: TaobaoConfig | None = None, clock: ClockLike | None = None) -> None:
         super().__init__(clock)
