@@ -1,7 +1,9 @@
 """The Starlette app of the JD fake: ``/routerjson`` plus, in test mode, the ``/__mock`` routes.
 
-Faults from the plan wrap the gateway call here so the state code stays free of them. Each
-answer carries the request id in the ``X-Request-Id`` header [I] (JD bodies have no slot for it).
+Faults from the plan, or else from a running fault profile (``FakePlatform.next_fault``), wrap
+the gateway call here so the state code stays free of them; the profile's listing effects are
+``mocks.jd.listing``'s. Each answer carries the request id in the ``X-Request-Id`` header [I]
+(JD bodies have no slot for it).
 """
 
 from __future__ import annotations
@@ -18,17 +20,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mocks.jd.buyer import buyer_touch
+from mocks.jd import asc, refundapply
 from mocks.jd.config import DEFAULT_TIMERS, JdShop
 from mocks.jd.gateway import Gateway, GatewayError, Quotas, responce_key
+from mocks.jd.listing import break_listed_rows
 from mocks.jd.state import JdMock
 from mocks.kit.abort import AbortConnection, transport_fault
 from mocks.kit.control import control_routes, guarded, json_body
-from mocks.kit.faults import Fault
+from mocks.kit.faults import BROKEN, Fault
 
 MEDIA = "application/json;charset=utf-8"
-BROKEN = "##broken##"
 TRANSPORT_KINDS = frozenset({"http_status", "latency", "hang", "reset"})
+WRITE_METHODS = asc.WRITE_METHODS | {refundapply.PREFIX + "replyRefund"}
+"""Calls that change platform state: the profile drops some answers and has buyers act first."""
 
 
 def _answer(body: dict[str, Any], request_id: str) -> Response:
@@ -60,7 +64,7 @@ def break_first_item(body: dict[str, Any], field: str | None) -> None:
         target[field or default] = BROKEN
 
 
-def _named_record(mock: JdMock, params: dict[str, str]) -> str | None:
+def _named_record(params: dict[str, str]) -> str | None:
     """The case a call is about: ``serviceId`` or ``id`` inside ``360buy_param_json``."""
     try:
         values = json.loads(params.get("360buy_param_json") or "{}")
@@ -91,7 +95,9 @@ def create_app(mock: JdMock, *, test_mode: bool = True) -> Starlette:
                 method=method, shop_id=shop_id, outcome=outcome, ms=ms, request_id=request_id
             )
 
-        fault = mock.faults.take(method, shop_id)
+        fault = mock.next_fault(
+            method, shop_id, write=method in WRITE_METHODS, case_of=lambda: _named_record(params)
+        )
         if fault is not None:
             early = await _before_call(fault, params, request_id)
             if early is not None:
@@ -104,6 +110,7 @@ def create_app(mock: JdMock, *, test_mode: bool = True) -> Starlette:
             log(f"error:{err.code}")
             return _answer(err.body(), request_id)
         if fault is None or fault.kind in TRANSPORT_KINDS | {"change_before"}:
+            break_listed_rows(mock, body, method, shop_id)
             log("ok" if fault is None else f"fault:{fault.kind}")
             return _answer(body, request_id)
         log(f"fault:{fault.kind}")
@@ -127,16 +134,11 @@ def create_app(mock: JdMock, *, test_mode: bool = True) -> Starlette:
             key = responce_key(params.get("method") or "jingdong.unknown")
             return Response(f'{{"{key}":{{"code":"0","result":{{"succ', media_type=MEDIA)
         if fault.kind == "change_before":
-            named = _named_record(mock, params)
+            named = _named_record(params)
             with mock.lock:
                 mock.run_timers()
-                record = (
-                    mock.applies.get(int(named)) or mock.services.get(int(named))
-                    if named and named.isdigit()
-                    else None
-                )
-                if record is not None:
-                    buyer_touch(mock, record)
+                if named:
+                    mock.buyer_touch(named)
             return None
         if fault.kind in TRANSPORT_KINDS:
             return await transport_fault(fault)

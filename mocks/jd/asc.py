@@ -15,6 +15,7 @@ from typing import Any
 
 from mocks.jd import codes as c
 from mocks.jd.args import BusinessError, Call, Method, buyer_fields
+from mocks.jd.listing import churn_below, listed_now
 from mocks.jd.records import ServiceOrder
 from mocks.jd.state import JdMock
 from mocks.jd.wire import epoch_ms, yuan_number
@@ -116,6 +117,15 @@ def _page(rows: list[Any], number: int, size: int) -> dict[str, Any]:
     }
 
 
+def _page_of_services(
+    mock: JdMock, rows: list[ServiceOrder], number: int, size: int
+) -> dict[str, Any]:
+    """One page of service briefs, taken before any page churn below it."""
+    page = _page([service_brief(s) for s in rows], number, size)
+    churn_below(mock, [s.service_id for s in rows[number * size :]])
+    return page
+
+
 def _list_failure(failure: BusinessError) -> dict[str, Any]:
     return {
         "success": False,
@@ -214,7 +224,9 @@ def audit_list(call: Call) -> dict[str, Any]:
             groups.setdefault(so.apply_id, []).append(so)
     rows = [_wait_audit_row(mock, sorted(g, key=lambda s: s.service_id)) for g in groups.values()]
     rows.sort(key=lambda r: (r["auditOvertime"] or 0, r["applyId"]))  # most urgent first [I]
-    return _page(rows, number, size)
+    page = _page(rows, number, size)
+    churn_below(mock, [i for r in rows[number * size :] for i in r["serviceIdList"]])
+    return page
 
 
 def _wait_audit_row(mock: JdMock, group: list[ServiceOrder]) -> dict[str, Any]:
@@ -261,9 +273,10 @@ def query_list(call: Call) -> dict[str, Any]:
             express is None
             or (so.return_parcel is not None and so.return_parcel.waybill == express)
         )
+        and listed_now(call.mock, so)
     ]
     rows.sort(key=lambda s: (s.apply_time, s.service_id), reverse=True)  # newest first [I]
-    return _page([service_brief(s) for s in rows], number, size)
+    return _page_of_services(call.mock, rows, number, size)
 
 
 def sync_list(call: Call) -> dict[str, Any]:
@@ -278,10 +291,13 @@ def sync_list(call: Call) -> dict[str, Any]:
     rows = [
         so
         for so in _filtered(call, ids)
-        if freight is None
-        or (so.return_parcel is not None and _in(so.return_parcel.shipped_at, freight))
+        if (
+            freight is None
+            or (so.return_parcel is not None and _in(so.return_parcel.shipped_at, freight))
+        )
+        and listed_now(call.mock, so)
     ]
-    return _page([service_brief(s) for s in rows], number, size)
+    return _page_of_services(call.mock, rows, number, size)
 
 
 def query_view(call: Call) -> dict[str, Any]:
@@ -309,7 +325,9 @@ def receive_list(call: Call) -> dict[str, Any]:
         row.update(receiveOvertime=epoch_ms(overtime), timeoutFlag=flag, jdInterveneFlag=0)
         rows.append(row)
     rows.sort(key=lambda r: (r["receiveOvertime"] or 1 << 62, r["serviceId"]))
-    return _page(rows, number, size)
+    page = _page(rows, number, size)
+    churn_below(mock, [r["serviceId"] for r in rows[number * size :]])
+    return page
 
 
 def freight_view(call: Call) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from mocks.jd import codes as c
 from mocks.jd.args import BusinessError, Call, Method
+from mocks.jd.listing import churn_below, listed_now
 from mocks.jd.records import RefundApply
 from mocks.jd.wire import jos_time
 
@@ -90,11 +91,14 @@ def query_page_list(call: Call) -> dict[str, Any]:
             continue
         if buyer_id and apply.buyer.pin != buyer_id:
             continue
+        if not listed_now(mock, apply):
+            continue  # the fault profile's late visibility: listed later
         rows.append(apply)
     rows.sort(key=lambda a: (a.apply_time, a.apply_id), reverse=True)  # newest first [I]
     start = (page_index - 1) * page_size
-    page = rows[start : start + page_size]
-    return {"success": True, "totalCount": len(rows), "result": [refund_apply_vo(a) for a in page]}
+    page = [refund_apply_vo(a) for a in rows[start : start + page_size]]
+    churn_below(mock, [a.apply_id for a in rows[start + page_size :]])
+    return {"success": True, "totalCount": len(rows), "result": page}
 
 
 def _own_apply(call: Call, name: str) -> RefundApply:
