@@ -20,40 +20,28 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
 
+from mocks.kit.abort import AbortConnection
 from mocks.kit.clock import ClockLike, apply_clock_change
-from mocks.kit.control import guarded, json_body
+from mocks.kit.control import guarded, json_body, profile_routes
 from mocks.kit.faults import Fault, parse_rule
 from mocks.warehouse.state import WarehouseError, WarehouseMock
 
 API_KEY_HEADER = "X-Api-Key"
 DEFAULT_API_KEY = "warehouse-dev-key"
 WAREHOUSE_FAULTS = frozenset(
-    {"http_status", "latency", "hang", "reset", "malformed_body", "apply_then_drop"}
+    {
+        "http_status",
+        "platform_error",
+        "latency",
+        "hang",
+        "reset",
+        "malformed_body",
+        "apply_then_drop",
+    }
 )
+WRITE_OPERATIONS = frozenset({"void_order"})
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-class DropConnection(Response):
-    """Close the connection without an answer (``reset`` and ``apply_then_drop`` faults)."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=200)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        transport = getattr(getattr(receive, "__self__", None), "transport", None)
-        if transport is not None:
-            transport.abort()
-            return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-length", b"1000")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"{", "more_body": False})
 
 
 def create_app(
@@ -81,6 +69,14 @@ def create_app(
                 status_code=status,
                 headers=headers,
             )
+        if fault.kind == "platform_error":  # a ban: the warehouse's rate limit, with its wait
+            wait = int(fault.number("ban_s", 1))
+            message = fault.text("msg") or f"too many requests, retry after {wait} seconds"
+            return JSONResponse(
+                {"error": {"code": "rate_limited", "message": message}},
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
         if fault.kind == "latency":
             await asyncio.sleep(fault.number("seconds", 0.2))
             return None
@@ -88,7 +84,7 @@ def create_app(
             await asyncio.sleep(fault.number("seconds", 30))
             return JSONResponse({"error": {"code": "timeout", "message": "hung"}}, 504)
         if fault.kind == "reset":
-            return DropConnection()
+            return AbortConnection()
         if fault.kind == "malformed_body":
             return Response('{"order_id": "', media_type="application/json")
         return None
@@ -111,7 +107,7 @@ def create_app(
             except ValueError as exc:
                 log("error:bad_request")
                 return JSONResponse({"error": {"code": "bad_request", "message": str(exc)}}, 400)
-            fault = wh.faults.take(operation, shop)
+            fault = wh.next_fault(operation, shop, write=operation in WRITE_OPERATIONS)
             if fault is not None and fault.kind != "apply_then_drop":
                 early = await early_fault(fault)
                 if early is not None:
@@ -124,7 +120,7 @@ def create_app(
                 return JSONResponse(err.body(), status_code=err.status)
             if fault is not None and fault.kind == "apply_then_drop":
                 log("fault:apply_then_drop")
-                return DropConnection()
+                return AbortConnection()
             log("ok" if fault is None else f"fault:{fault.kind}")
             return JSONResponse(answer)
 
@@ -228,4 +224,5 @@ def _control_routes(wh: WarehouseMock) -> list[BaseRoute]:
         ("/__mock/requests", get_requests, ["GET"]),
         ("/__mock/reset", post_reset, ["POST"]),
     ]
-    return [Route(path, guarded(h), methods=methods) for path, h, methods in table]
+    routes = [Route(path, guarded(h), methods=methods) for path, h, methods in table]
+    return routes + profile_routes(wh)

@@ -13,6 +13,7 @@ from datetime import datetime
 from mocks.kit.clock import ClockLike, MockClock
 from mocks.kit.faults import FaultPlan
 from mocks.kit.journal import Journal, JsonDict
+from mocks.kit.profile import FaultProfile, ProfiledFake
 
 ORDER_STATES = ("not_printed", "printed", "shipped", "voided")
 # A warehouse only moves forward; voiding is possible only before the label is printed.
@@ -64,8 +65,12 @@ def _text(body: JsonDict, name: str, where: str, *, required: bool = True) -> st
     return value
 
 
-class WarehouseMock:
-    """Orders by id; every applied change goes to the ledger, every API call to the request log."""
+class WarehouseMock(ProfiledFake):
+    """Orders by id; every applied change goes to the ledger, every API call to the request log.
+
+    A fault profile hits its per-call share here (a warehouse has no listings or buyers): 5xx,
+    the ban as 429 with ``Retry-After``, hang, reset, a void applied and its answer dropped, and
+    the outages."""
 
     platform = "warehouse"
 
@@ -75,6 +80,7 @@ class WarehouseMock:
         self.ledger = Journal()
         self.requests = Journal()
         self.faults = FaultPlan()
+        self.profile: FaultProfile | None = None
         self.orders: dict[str, Order] = {}
         self.returns: dict[str, ReturnReceipt] = {}
 
@@ -218,6 +224,7 @@ class WarehouseMock:
             self.orders.clear()
             self.returns.clear()
             self.faults.clear()
+            self.profile = None
             self.ledger.clear()
             self.requests.clear()
 
