@@ -20,7 +20,7 @@ from connector.clock import FakeClock
 from connector.daemon.core import Daemon
 from connector.daemon.runtime import ShopRuntime
 from connector.effects import EffectRequest, SubmitOutcome, SubmitResult
-from connector.errors import MalformedPayloadError, NotFoundError
+from connector.errors import MalformedPayloadError, NotFoundError, UnavailableError
 from connector.models import QuarantinedCase, RefundCase
 from connector.policy import load_default_policy
 from connector.ratelimit import QuotaGate
@@ -39,6 +39,8 @@ class WirePageAdapter(PlatformAdapter):
         {Capability.list_cases, Capability.get_case}
     )
     items: ClassVar[list[Any]] = []
+    unreachable: ClassVar[set[str]] = set()
+    """Case ids whose fetch fails as a platform outage would (every in-call attempt)."""
 
     def check(self) -> None:
         return None
@@ -55,6 +57,8 @@ class WirePageAdapter(PlatformAdapter):
         return out
 
     def get_case(self, case_id: str) -> RefundCase:
+        if case_id in self.unreachable:
+            raise UnavailableError("HTTP 503", operation="get_case")
         for item in self.items:
             if isinstance(item, dict) and str(item.get("refund_id")) == case_id:
                 parsed = refund_to_case(item, shop_id=self.settings.shop_id, tmall=False)
@@ -154,3 +158,26 @@ def test_daemon_quarantine_row_names_the_field(daemon: Daemon) -> None:
     assert (None, "refund") in fields
     counts = daemon.run_once()
     assert counts.errors == []
+
+
+def test_a_case_whose_fetch_fails_does_not_hold_back_the_rest_of_the_shop(daemon: Daemon) -> None:
+    """Found by the SMOKE chaos run: one failed call failed the whole window, again and again
+    under a fault rate, and a case of that shop went unseen for 100 s."""
+    items: list[Any] = [taobao_refund(refund_id=f"c-{i}", outer_id=f"SKU-{i}") for i in range(5)]
+    WirePageAdapter.unreachable = {"c-2"}
+    try:
+        with pytest.raises(UnavailableError):  # the step still reports the failure
+            _poll(daemon, items)
+        stored = {i for i in range(5) if daemon.store.get_case(("taobao", "s1", f"c-{i}"))}
+        assert stored == {0, 1, 3, 4}
+        (shop,) = daemon.shops.values()
+        record = daemon.store.get_shop(shop.platform, shop.shop_id)
+        assert record is None or record.high_water_at is None  # the mark waits for c-2
+    finally:
+        WirePageAdapter.unreachable = set()
+    WirePageAdapter.items = items
+    daemon.poll_shop(shop)  # the next poll lists it again and keeps it
+    assert daemon.store.get_case(("taobao", "s1", "c-2")) is not None
+    record = daemon.store.get_shop(shop.platform, shop.shop_id)
+    assert record is not None
+    assert record.high_water_at is not None

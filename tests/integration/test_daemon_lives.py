@@ -173,3 +173,32 @@ def test_buyer_change_between_read_and_write_is_reread_and_decided_once(world: W
     assert decisions[0].decided_version != decisions[1].decided_version
     statuses = sorted(e.status for e in world.store.effects_of_case(case_key))
     assert statuses == [EffectStatus.done, EffectStatus.superseded]
+
+
+def test_a_case_busy_with_a_send_does_not_hold_up_the_sweep_of_others(world: World) -> None:
+    """The sweeper skips a case whose lock a (possibly hung) send holds and goes on at once.
+
+    Found by the SMOKE chaos run: the decider waited on such a lock for a hung call's whole
+    timeout and its retries, and the guard of other cases came seconds late.
+    """
+    now = world.clock.now()
+    spec = {
+        "type": "refund_only", "reason": "not_received", "order_status": "shipped",
+        "paid_amount": 8800, "shipped_at": (now - 3 * 24 * HOUR).isoformat(),
+        "logistics_status": "delivered", "deadline_s": 4 * 3600,
+    }  # fmt: skip
+    busy, free = world.seed(**spec), world.seed(**spec)
+    world.daemon.run_once(full=True)
+    world.advance(world.until_deadline(free) - timedelta(minutes=59))
+
+    lock = world.daemon._case_lock(key(world, busy))  # what a send in flight holds
+    with lock:  # the same thread: a waiting sweeper would deadlock here, not just stall
+        world.daemon.sweep_deadlines()
+
+    def escalated(case_id: str) -> bool:
+        return "escalated" in [e.event for e in world.store.audit_entries(case_id=case_id)]
+
+    assert escalated(free)
+    assert not escalated(busy)
+    world.daemon.sweep_deadlines()  # the next tick, the send done
+    assert escalated(busy)
