@@ -48,6 +48,10 @@ def table(figures: dict[str, Any]) -> Table:
     out.add_row("gateway calls", str(figures["calls"]))
     injected = figures["faults_injected"]
     out.add_row("faults injected", ", ".join(f"{k} {v}" for k, v in injected.items()) or "-")
+    at_warehouse = figures.get("warehouse_faults_injected", {})
+    out.add_row(
+        "warehouse faults injected", ", ".join(f"{k} {v}" for k, v in at_warehouse.items()) or "-"
+    )
     out.add_row(
         "malformed items injected / quarantined",
         f"{figures.get('malformed_injected', 0)} / {figures.get('malformed_quarantined', 0)}",

@@ -151,6 +151,19 @@ def run_chaos(
             },
             timeout=10,
         ).raise_for_status()
+        # The warehouse answers with the same per-call share (its voids applied and the
+        # answer dropped, hangs, 5xx, bans) but no outages of its own: the run's two outages
+        # are the platform's.
+        httpx.post(
+            f"{fakes.warehouse_url}/__mock/faults/profile",
+            json={
+                "name": profile.faults,
+                "seed": seed,
+                "outages": [],
+                "hang_s": profile.http_timeout_s + 2.0,
+            },
+            timeout=10,
+        ).raise_for_status()
         daemon = DaemonProcess(config, state_dir, directory / "daemon.log", fakes.config.app_secret)
         stack.callback(daemon.stop)
         daemon.start()
@@ -207,6 +220,7 @@ def run_chaos(
         "daemon_restarts_unexpected": len(daemon.unexpected_exits),
         "daemon_exit": daemon_exit,
         "faults_injected": profile_view.get("injected", {}),
+        "warehouse_faults_injected": profile_view.get("warehouse", {}).get("injected", {}),
         "outages": profile_view.get("outages", []),
         "kill_times_s": [round(k, 1) for k in kill_times],
         **findings.info,
@@ -259,9 +273,11 @@ def _drive(
             daemon.start()
             progress.say(f"kill -9 #{len(kill_times)}; restarted")
         if not profile_view and now >= timeline.faults_off:
-            response = httpx.delete(f"{fakes.taobao_url}/__mock/faults/profile", timeout=10)
-            profile_view = response.json()
-            progress.say(f"faults off; injected {profile_view.get('injected')}")
+            profile_view = _faults_off(fakes)
+            progress.say(
+                f"faults off; injected {profile_view.get('injected')}, "
+                f"warehouse {profile_view['warehouse'].get('injected')}"
+            )
         if profile_view and now >= quiet_after and not pending_kills:
             done, summary = settled(state_dir, cases)
             if done and _reachable(fakes.taobao_url):
@@ -275,11 +291,20 @@ def _drive(
                 f"no quiescence after {profile.max_wall_s} s: {settled(state_dir, cases)[1]}"
             )
             if not profile_view:
-                profile_view = httpx.delete(
-                    f"{fakes.taobao_url}/__mock/faults/profile", timeout=10
-                ).json()
+                profile_view = _faults_off(fakes)
             return profile_view, False, kill_times
         time.sleep(TICK_S)  # noqa: TID251 - a real process on wall time, by design
+
+
+def _faults_off(fakes: Fakes) -> dict[str, Any]:
+    """Switch both fakes' profiles off; the platform's view, with the warehouse's inside."""
+    view: dict[str, Any] = httpx.delete(
+        f"{fakes.taobao_url}/__mock/faults/profile", timeout=10
+    ).json()
+    view["warehouse"] = httpx.delete(
+        f"{fakes.warehouse_url}/__mock/faults/profile", timeout=10
+    ).json()
+    return view
 
 
 def _all_entries(journal: Any) -> list[dict[str, Any]]:
