@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from connector.adapter import EFFECT_CAPABILITY, Capability, CasePage, SyncWindow
@@ -102,6 +102,8 @@ class _PageFetch:
 
     quarantined: list[QuarantinedCase]
     futures: list[Future[_Fetched]]
+    listed: list[RefundCase]
+    """The listed case of each future, in the same order."""
 
 
 @dataclass
@@ -219,7 +221,7 @@ class Daemon:
         # under a fault rate, failing the whole window for one call would hold back every
         # other case of the shop (found by the SMOKE chaos run: a case unseen for 100 s).
         pending: _PageFetch | None = None
-        failures: list[AdapterError] = []
+        failures: list[tuple[RefundCase, AdapterError]] = []
         while True:
             try:
                 page = self._list_page(shop, window, page_token)
@@ -240,22 +242,30 @@ class Daemon:
             self._commit_page(pending, counts, failures)
             crash_point("intake.page_committed")
         if failures:
-            # The high-water mark stays, so the next poll lists the missed cases again (the
-            # ones kept are skipped then: their stored version matches the listing).
-            counts.errors.extend(_safe(exc) for exc in failures)
-            raise failures[0]
+            # The mark moves only up to the earliest missed case, so the next poll lists it
+            # again (the cases kept are skipped then: their stored version matches the
+            # listing); a stuck mark would re-list the whole growing window on every poll.
+            missed = [case.updated_at for case, _ in failures]
+            if all(at is not None for at in missed):
+                self._advance_mark(shop, min([window.end, *(at for at in missed if at)]))
+            counts.errors.extend(_safe(exc) for _, exc in failures)
+            raise failures[0][1]
         lag = max((self.clock.now() - window.end).total_seconds(), 0.0)
         with self.store.unit_of_work():
-            latest = self.store.get_shop(shop.platform, shop.shop_id)
-            mark = window.end
-            if latest is not None and latest.high_water_at is not None:
-                mark = max(mark, latest.high_water_at)
-            self.store.advance_cursor(shop.platform, shop.shop_id, cursor=None, high_water_at=mark)
+            self._advance_mark(shop, window.end)
             self.store.record_poll(shop.platform, shop.shop_id, lag_s=lag)
             if full:
                 self.store.record_full_reconciliation(shop.platform, shop.shop_id)
         crash_point("reconcile.committed" if full else "intake.cursor_committed")
         return counts
+
+    def _advance_mark(self, shop: ShopRuntime, mark: datetime) -> None:
+        """Every case listed as modified up to ``mark`` is stored; the mark never goes back."""
+        with self.store.unit_of_work():
+            latest = self.store.get_shop(shop.platform, shop.shop_id)
+            if latest is not None and latest.high_water_at is not None:
+                mark = max(mark, latest.high_water_at)
+            self.store.advance_cursor(shop.platform, shop.shop_id, cursor=None, high_water_at=mark)
 
     def _list_page(self, shop: ShopRuntime, window: SyncWindow, token: str | None) -> CasePage:
         return self._call(shop, lambda: shop.adapter.list_cases(window, token))
@@ -265,6 +275,7 @@ class Daemon:
     ) -> _PageFetch:
         """Queue a fetch (get_case + enrichment) for every listed case that changed."""
         futures: list[Future[_Fetched]] = []
+        fetched: list[RefundCase] = []
         for index, listed in enumerate(page.cases):
             counts.seen += 1
             stored = self.store.get_case(listed.key)
@@ -277,7 +288,8 @@ class Daemon:
                 continue
             raw = page.raw[index] if index < len(page.raw) else None
             futures.append(self._intake_pool.submit(self._fetch_one, shop, listed, raw))
-        return _PageFetch(quarantined=list(page.quarantined), futures=futures)
+            fetched.append(listed)
+        return _PageFetch(quarantined=list(page.quarantined), futures=futures, listed=fetched)
 
     def _fetch_one(self, shop: ShopRuntime, listed: RefundCase, raw: Any) -> _Fetched:
         try:
@@ -295,7 +307,10 @@ class Daemon:
         return self._enrich(shop, full), raw
 
     def _commit_page(
-        self, fetch: _PageFetch, counts: StepCounts, failures: list[AdapterError]
+        self,
+        fetch: _PageFetch,
+        counts: StepCounts,
+        failures: list[tuple[RefundCase, AdapterError]],
     ) -> None:
         """Wait for every fetch of the page, then write what was fetched in one unit of work.
 
@@ -305,10 +320,10 @@ class Daemon:
         wait(fetch.futures)
         fetched: list[tuple[RefundCase, Any]] = []
         quarantined = list(fetch.quarantined)
-        for future in fetch.futures:
+        for listed, future in zip(fetch.listed, fetch.futures, strict=True):
             error = future.exception()
             if isinstance(error, AdapterError):
-                failures.append(error)
+                failures.append((listed, error))
                 continue
             result = future.result()
             if isinstance(result, QuarantinedCase):

@@ -163,7 +163,10 @@ def test_daemon_quarantine_row_names_the_field(daemon: Daemon) -> None:
 def test_a_case_whose_fetch_fails_does_not_hold_back_the_rest_of_the_shop(daemon: Daemon) -> None:
     """Found by the SMOKE chaos run: one failed call failed the whole window, again and again
     under a fault rate, and a case of that shop went unseen for 100 s."""
-    items: list[Any] = [taobao_refund(refund_id=f"c-{i}", outer_id=f"SKU-{i}") for i in range(5)]
+    items: list[Any] = [
+        taobao_refund(refund_id=f"c-{i}", outer_id=f"SKU-{i}", modified=f"2026-11-12 09:3{i}:00")
+        for i in range(5)
+    ]
     WirePageAdapter.unreachable = {"c-2"}
     try:
         with pytest.raises(UnavailableError):  # the step still reports the failure
@@ -172,7 +175,9 @@ def test_a_case_whose_fetch_fails_does_not_hold_back_the_rest_of_the_shop(daemon
         assert stored == {0, 1, 3, 4}
         (shop,) = daemon.shops.values()
         record = daemon.store.get_shop(shop.platform, shop.shop_id)
-        assert record is None or record.high_water_at is None  # the mark waits for c-2
+        assert record is not None
+        # The mark moves up to the missed case (09:32 Beijing time), not past it.
+        assert record.high_water_at == datetime(2026, 11, 12, 1, 32, tzinfo=UTC)
     finally:
         WirePageAdapter.unreachable = set()
     WirePageAdapter.items = items
@@ -180,4 +185,4 @@ def test_a_case_whose_fetch_fails_does_not_hold_back_the_rest_of_the_shop(daemon
     assert daemon.store.get_case(("taobao", "s1", "c-2")) is not None
     record = daemon.store.get_shop(shop.platform, shop.shop_id)
     assert record is not None
-    assert record.high_water_at is not None
+    assert record.high_water_at == daemon.clock.now()
