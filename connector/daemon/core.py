@@ -61,7 +61,14 @@ from connector.policy import (
 )
 from connector.policy.decision import action_zh
 from connector.retrying import make_retrying
-from connector.store import CaseKey, CaseRecord, CaseState, EffectRecord, Store
+from connector.store import (
+    CLOSED_CASE_STATES,
+    CaseKey,
+    CaseRecord,
+    CaseState,
+    EffectRecord,
+    Store,
+)
 
 from .health import ShopHealth
 from .planner import ACTION_CAPABILITY, next_review, plan
@@ -273,7 +280,13 @@ class Daemon:
     def _start_fetches(
         self, shop: ShopRuntime, page: CasePage, counts: StepCounts, *, refetch_all: bool
     ) -> _PageFetch:
-        """Queue a fetch (get_case + enrichment) for every listed case that changed."""
+        """Queue a fetch (get_case + enrichment) for every listed case that changed.
+
+        A reconciliation (``refetch_all``) also re-reads the open cases whose version did not
+        move, since facts the version does not cover (the parcel's trace, the warehouse) may
+        have; a closed case at an unchanged version is settled and is not read again, which
+        keeps a reconciliation's cost to the open cases, not the shop's whole history.
+        """
         futures: list[Future[_Fetched]] = []
         fetched: list[RefundCase] = []
         for index, listed in enumerate(page.cases):
@@ -281,9 +294,9 @@ class Daemon:
             stored = self.store.get_case(listed.key)
             if (
                 stored is not None
-                and not refetch_all
                 and listed.version is not None
                 and stored.version == listed.version
+                and (not refetch_all or stored.state in CLOSED_CASE_STATES)
             ):
                 continue
             raw = page.raw[index] if index < len(page.raw) else None

@@ -26,6 +26,9 @@ class ChaosProfile:
     reconcile_s: float = 120.0
     """A full re-listing re-fetches every case: often enough to pick up an item broken in its
     only listing, rarely enough to leave the quota to intake and pushes."""
+    intake_workers: int = 48
+    """Hung calls and in-call backoff hold a worker: more than the default keep the quota,
+    not the waits, the limit."""
     http_timeout_s: float = 3.0
     quota_per_s: float = 400.0
     page_size: int = 20
@@ -61,6 +64,8 @@ PROFILES: dict[str, ChaosProfile] = {
         faults="F15",
         deadline_min_s=600.0,
         deadline_max_s=1_800.0,
+        reconcile_s=300.0,
+        intake_workers=64,
         quota_per_s=400.0,
         max_wall_s=2_700.0,
     ),

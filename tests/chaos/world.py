@@ -93,9 +93,7 @@ def write_config(directory: Path, fakes: Fakes, profile: ChaosProfile) -> Path:
         f"reconcile_interval_s = {profile.reconcile_s}",
         "sweep_interval_s = 1.0",
         "relay_interval_s = 0.5",
-        # Hung calls hold a worker for the whole client timeout: more workers than the
-        # defaults keep the quota, not the hangs, the limit.
-        "intake_concurrency = 48",
+        f"intake_concurrency = {profile.intake_workers}",
         "relay_concurrency = 32",
         "per_shop_concurrency = 4",
         f"http_timeout_s = {profile.http_timeout_s}",

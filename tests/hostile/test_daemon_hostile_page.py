@@ -25,7 +25,7 @@ from connector.models import QuarantinedCase, RefundCase
 from connector.policy import load_default_policy
 from connector.ratelimit import QuotaGate
 from connector.settings import DaemonSettings, ShopSettings
-from connector.store import Store, open_store
+from connector.store import CaseState, Store, open_store
 
 START = datetime(2026, 11, 12, 2, 0, tzinfo=UTC)
 
@@ -40,6 +40,7 @@ class WirePageAdapter(PlatformAdapter):
     )
     items: ClassVar[list[Any]] = []
     unreachable: ClassVar[set[str]] = set()
+    fetched: ClassVar[list[str]] = []
     """Case ids whose fetch fails as a platform outage would (every in-call attempt)."""
 
     def check(self) -> None:
@@ -57,6 +58,7 @@ class WirePageAdapter(PlatformAdapter):
         return out
 
     def get_case(self, case_id: str) -> RefundCase:
+        self.fetched.append(case_id)
         if case_id in self.unreachable:
             raise UnavailableError("HTTP 503", operation="get_case")
         for item in self.items:
@@ -186,3 +188,24 @@ def test_a_case_whose_fetch_fails_does_not_hold_back_the_rest_of_the_shop(daemon
     record = daemon.store.get_shop(shop.platform, shop.shop_id)
     assert record is not None
     assert record.high_water_at == daemon.clock.now()
+
+
+def test_a_reconciliation_rereads_open_cases_and_leaves_settled_ones(daemon: Daemon) -> None:
+    """Re-reading every case of a shop's history each time made reconciliation's cost grow
+    with the history (the soak profile's 20,000 cases); the open ones are what can change
+    without a new version (a parcel's trace)."""
+    items: list[Any] = [taobao_refund(refund_id=f"r-{i}", outer_id=f"SKU-{i}") for i in range(3)]
+    _poll(daemon, items)
+    with daemon.store.unit_of_work():
+        daemon.store.set_case_state(("taobao", "s1", "r-0"), CaseState.done, reason="test")
+        daemon.store.set_case_state(
+            ("taobao", "s1", "r-1"), CaseState.left_to_platform, reason="test"
+        )
+        daemon.store.set_case_state(("taobao", "s1", "r-2"), CaseState.waiting, reason="test")
+    WirePageAdapter.fetched.clear()
+    _poll(daemon, items)  # a full reconciliation
+    assert WirePageAdapter.fetched == ["r-2"]
+    (shop,) = daemon.shops.values()
+    WirePageAdapter.fetched.clear()
+    daemon.poll_shop(shop)  # an incremental poll reads only what changed: nothing
+    assert WirePageAdapter.fetched == []
