@@ -35,12 +35,16 @@ class StubDaemon:
     all_polling: threading.Event = field(default_factory=threading.Event)
     deciding: threading.Event = field(default_factory=threading.Event)
     swept: threading.Event = field(default_factory=threading.Event)
+    sweeps: int = 0
+    polled_before_first_sweep: bool = False
 
     def __post_init__(self) -> None:
         self.clock = SimpleNamespace(now=lambda: datetime.now(UTC))
         self.store = SimpleNamespace(recover_in_flight=list, get_shop=lambda *_key: None)
 
     def poll_shop(self, shop: Any, *, full: bool) -> None:
+        if self.sweeps == 0:
+            self.polled_before_first_sweep = True
         if self.started.wait(timeout=20) == 0:
             self.all_polling.set()
         self.release.wait(timeout=20)
@@ -50,6 +54,9 @@ class StubDaemon:
         self.release.wait(timeout=20)
 
     def sweep_deadlines(self) -> None:
+        self.sweeps += 1
+        if self.sweeps == 1:
+            return  # the sweep at start, before the ticker runs anything
         # Sharing one thread with the decider, this would wait in vain (the decider runs only
         # after it); on a thread of its own it sees the decider busy and sweeps meanwhile.
         if self.deciding.wait(timeout=5):
@@ -72,9 +79,11 @@ def test_every_shop_polls_at_once_and_the_relay_runs_meanwhile() -> None:
     daemon = StubDaemon(shops=shops)
     service = Service(cast(Daemon, daemon))
     service.start()
+    assert daemon.sweeps == 1, "the guard is swept once at start, before the ticker runs"
     try:
         assert daemon.relayed.wait(timeout=20), "the relay waited behind blocked polls"
         assert daemon.all_polling.wait(timeout=20), "some shops' polls never started"
+        assert not daemon.polled_before_first_sweep
     finally:
         daemon.release.set()
         service.stop()
