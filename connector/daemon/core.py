@@ -766,6 +766,11 @@ class Daemon:
             return None
         try:
             latest = self._call(shop, lambda: shop.adapter.get_case(effect.case_id))
+            landed = latest.status in TARGET_STATUSES[effect.kind]
+            # Enriched now, outside the write transaction below; a failing warehouse is a
+            # failed re-read like any other (the effect must not stay in flight).
+            unmoved = landed or latest.version == effect.decided_version
+            moved = None if unmoved else self._enrich(shop, latest)
         except AdapterError as exc:
             self.store.reschedule_effect(
                 effect.id,
@@ -774,7 +779,7 @@ class Daemon:
             )
             return "unknown"
         crash_point("relay.reread")
-        if latest.status in TARGET_STATUSES[effect.kind]:
+        if landed:
             with self.store.unit_of_work():
                 self.store.mark_effect_done(effect.id, detail="found applied on re-read")
                 if effect.kind in MONEY_EFFECTS:
@@ -785,10 +790,9 @@ class Daemon:
                         refunded_at=self.clock.now(),
                     )
             return "done"
-        if latest.version != effect.decided_version:
-            enriched = self._enrich(shop, latest)  # its calls outside the write transaction
+        if moved is not None:
             with self.store.unit_of_work():
-                self.store.upsert_case(enriched)
+                self.store.upsert_case(moved)
                 self.store.supersede_open_effects(
                     effect.case_key, reason="the case changed before the outcome was known"
                 )
@@ -800,13 +804,12 @@ class Daemon:
 
     def _on_conflict(self, shop: ShopRuntime, effect: EffectRecord, exc: ConflictError) -> None:
         """The case moved on: re-read it, drop what was planned, decide again."""
+        enriched: RefundCase | None
         try:
-            latest: RefundCase | None = self._call(
-                shop, lambda: shop.adapter.get_case(effect.case_id)
-            )
+            latest = self._call(shop, lambda: shop.adapter.get_case(effect.case_id))
+            enriched = self._enrich(shop, latest)  # outside the write transaction below
         except AdapterError:
-            latest = None
-        enriched = None if latest is None else self._enrich(shop, latest)
+            enriched = None  # the next poll reads it: its version moved
         with self.store.unit_of_work():
             if enriched is not None:
                 self.store.upsert_case(enriched)

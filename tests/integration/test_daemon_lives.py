@@ -202,3 +202,38 @@ def test_a_case_busy_with_a_send_does_not_hold_up_the_sweep_of_others(world: Wor
     assert not escalated(busy)
     world.daemon.sweep_deadlines()  # the next tick, the send done
     assert escalated(busy)
+
+
+def test_a_conflict_whose_reread_cannot_reach_the_warehouse_leaves_nothing_in_flight(
+    world: World,
+) -> None:
+    """The re-read after a conflict enriches the case from the warehouse; when that fails the
+    effect is still superseded and the case decided again, never left in flight."""
+    case_id = world.seed(
+        type="refund_only", reason="changed_mind", order_status="not_shipped",
+        paid_amount=29900, deadline_s=20 * 3600,
+    )  # fmt: skip
+    world.warehouse_order(world.order_of(case_id), "not_printed")
+    world.control.faults(
+        {"match": {"method": "taobao.rp.refunds.agree"}, "count": 1,
+         "fault": {"kind": "change_before"}}
+    )  # fmt: skip
+    world.daemon.poll_shop(world.daemon.shops[("taobao", "taobao-shop")], full=True)
+    world.daemon.decide_pending()
+    # From here the warehouse answers 503 to everything: the re-read's enrichment fails.
+    world.warehouse.post(
+        "/__mock/faults",
+        json={"rules": [{"match": {"method": "get_order"}, "count": -1,
+                         "fault": {"kind": "http_status", "status": 503}}]},
+    ).raise_for_status()  # fmt: skip
+    world.daemon.relay_due()
+    world.daemon.relay_due()
+
+    effects = world.store.effects_of_case(key(world, case_id))
+    agree = [e for e in effects if e.kind is EffectKind.agree_refund]
+    assert agree
+    assert agree[0].status is EffectStatus.superseded
+    assert all(e.status is not EffectStatus.in_flight for e in effects)
+    record = world.store.get_case(key(world, case_id))
+    assert record is not None
+    assert record.state is CaseState.new
