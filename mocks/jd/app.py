@@ -99,9 +99,12 @@ def create_app(mock: JdMock, *, test_mode: bool = True) -> Starlette:
             method, shop_id, write=method in WRITE_METHODS, case_of=lambda: _named_record(params)
         )
         if fault is not None:
+            if fault.kind == "hang":  # logged as it arrives, not after the client gave up
+                log("fault:hang")
             early = await _before_call(fault, params, request_id)
             if early is not None:
-                log(f"fault:{fault.kind}")
+                if fault.kind != "hang":
+                    log(f"fault:{fault.kind}")
                 return early
         try:
             with mock.lock:

@@ -160,9 +160,12 @@ def create_app(mock: TaobaoMock, *, test_mode: bool = True) -> Starlette:
             )
 
         if fault is not None:
+            if fault.kind == "hang":  # logged as it arrives, not after the client gave up
+                log("fault:hang")
             early = await _early_fault(fault, params, request_id, method)
             if early is not None:
-                log(f"fault:{fault.kind}")
+                if fault.kind != "hang":
+                    log(f"fault:{fault.kind}")
                 return early
         try:
             with mock.lock:
