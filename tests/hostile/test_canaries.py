@@ -34,6 +34,7 @@ from connector.paths import DB_FILE_NAME
 from connector.settings import ConnectorSettings
 from connector.store import Store, open_read_only_store, open_store
 from connector.testing.mock_control import MockControl
+from connector.testing.shops_toml import taobao_shops_toml
 from mocks.kit.server import BackgroundServer
 from mocks.taobao import TaobaoConfig, TaobaoMock, create_app
 from mocks.taobao.config import ShopConfig
@@ -311,22 +312,7 @@ def test_in_process_daemon_leaks_no_canary(
 
 
 def _write_config(path: Path, taobao_url: str, warehouse_url: str, cfg: TaobaoConfig) -> Path:
-    shops = "".join(
-        f"""
-[[shops]]
-shop_id = "{shop.shop_id}"
-platform = "taobao"
-quota = {{ calls_per_second = 200 }}
-[shops.settings]
-base_url = "{taobao_url}"
-app_key = "{cfg.app_key}"
-app_secret = "{cfg.app_secret}"
-session = "{shop.session}"
-tmall = {"true" if shop.tmall else "false"}
-return_address_id = "addr-1"
-"""
-        for shop in cfg.shops
-    )
+    shops = taobao_shops_toml(cfg, taobao_url)
     path.write_text(
         f"""
 [daemon]

@@ -26,6 +26,7 @@ import pytest
 from connector.crashpoints import CRASH_POINTS
 from connector.store import open_read_only_store
 from connector.testing.mock_control import MockControl
+from connector.testing.shops_toml import taobao_shops_toml
 from mocks.kit.server import BackgroundServer
 from mocks.taobao import TaobaoConfig, TaobaoMock, create_app
 from mocks.warehouse import API_KEY_HEADER
@@ -121,22 +122,7 @@ LIVES: dict[str, tuple[Callable[[Fakes], tuple[str, dict[str, int]]], list[tuple
 
 
 def write_config(path: Path, fakes: Fakes) -> Path:
-    shops = "".join(
-        f"""
-[[shops]]
-shop_id = "{shop.shop_id}"
-platform = "taobao"
-quota = {{ calls_per_second = 200 }}
-[shops.settings]
-base_url = "{fakes.taobao_url}"
-app_key = "{fakes.config.app_key}"
-app_secret = "{fakes.config.app_secret}"
-session = "{shop.session}"
-tmall = {"true" if shop.tmall else "false"}
-return_address_id = "addr-1"
-"""
-        for shop in fakes.config.shops
-    )
+    shops = taobao_shops_toml(fakes.config, fakes.taobao_url)
     path.write_text(
         f"""
 [daemon]

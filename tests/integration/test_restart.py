@@ -27,6 +27,7 @@ import pytest
 from connector.policy.loader import default_policy_text
 from connector.store import CaseState, Store, open_read_only_store
 from connector.testing.mock_control import MockControl
+from connector.testing.shops_toml import taobao_shops_toml
 from mocks.kit.server import BackgroundServer
 from mocks.taobao import TaobaoConfig, TaobaoMock, create_app
 from mocks.warehouse import create_app as create_warehouse_app
@@ -105,25 +106,13 @@ def write_config(path: Path, fakes: Fakes) -> Path:
     )
     policy = re.sub(r"(?m)^deadline_fallback\s*=.*$", 'deadline_fallback = "45s"', policy)
     (path / "policy.toml").write_text(policy, encoding="utf-8")
-    shops = ""
-    for shop in fakes.config.shops:
-        shops += f"""
-[[shops]]
-shop_id = "{shop.shop_id}"
-platform = "taobao"
-
-[shops.quota]
-calls_per_second = {QUOTA}
-
-[shops.settings]
-base_url = "{fakes.taobao_url}"
-app_key = "{fakes.config.app_key}"
-app_secret = "env:RESTART_TEST_APP_SECRET"
-session = "{shop.session}"
-tmall = {"true" if shop.tmall else "false"}
-page_size = 10
-return_address_id = "{shop.shop_id}-return-1"
-"""
+    shops = taobao_shops_toml(
+        fakes.config,
+        fakes.taobao_url,
+        app_secret="env:RESTART_TEST_APP_SECRET",
+        calls_per_second=QUOTA,
+        page_size=10,
+    )
     config = path / "connector.toml"
     config.write_text(
         f"""policy = "policy.toml"
