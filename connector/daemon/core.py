@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -104,13 +104,13 @@ _Fetched = tuple[RefundCase, Any] | QuarantinedCase | None
 
 
 @dataclass
-class _PageFetch:
-    """One listed page whose cases are being fetched on the intake pool."""
+class _InFlight:
+    """One poll's fetches on the intake pool, each committed as soon as it finishes."""
 
-    quarantined: list[QuarantinedCase]
-    futures: list[Future[_Fetched]]
-    listed: list[RefundCase]
-    """The listed case of each future, in the same order."""
+    fetches: dict[Future[_Fetched], RefundCase] = field(default_factory=dict)
+    """Each running fetch and the listed case it fetches."""
+    quarantined: list[QuarantinedCase] = field(default_factory=list)
+    """Listed items that failed to parse, written with the next commit."""
 
 
 @dataclass
@@ -203,8 +203,9 @@ class Daemon:
     def poll_shop(self, shop: ShopRuntime, *, full: bool = False) -> StepCounts:
         """List cases modified since the high-water mark (with look-back), page by page.
 
-        Each page's cases are fetched whole, enriched and written in one unit of work; the
-        high-water mark advances only when every page of the window is committed.
+        Each listed case that changed is fetched whole and enriched on the intake pool and
+        written as soon as its fetch finishes; the high-water mark advances only when every
+        case of the window is written.
         """
         with self._poll_locks[shop.key]:
             return self._poll_locked(shop, full=full)
@@ -221,33 +222,28 @@ class Daemon:
         window = SyncWindow(start=start, end=now)
         page_token: str | None = None
         pages = 0
-        # Pipelined: while one page's cases are fetched on the intake pool, the next page is
-        # listed and its fetches queued behind them, so the quota never idles at a page boundary.
-        # Pages are still committed strictly in order.
-        # A case whose fetch failed is left out of its page and the rest of the page is kept:
-        # under a fault rate, failing the whole window for one call would hold back every
-        # other case of the shop (found by the SMOKE chaos run: a case unseen for 100 s).
-        pending: _PageFetch | None = None
+        # While one page's cases are fetched on the intake pool, the next page is listed. Each
+        # case is written when its own fetch finishes, not when its page's slowest fetch does:
+        # under a fault rate nearly every page has a call that hangs or backs off, and waiting
+        # for it held a shop's new cases back by a minute after a restart (found by the SMOKE
+        # chaos run); what a life wrote, the next one skips, since its version is stored.
+        # A case whose fetch failed is left out and the rest are kept: failing the whole window
+        # for one call would hold back every other case of the shop.
+        inflight = _InFlight()
         failures: list[tuple[RefundCase, AdapterError]] = []
-        while True:
-            try:
+        try:
+            while True:
                 page = self._list_page(shop, window, page_token)
-            except BaseException:
-                if pending is not None:
-                    self._commit_page(pending, counts, failures)
-                raise
-            pages += 1
-            fetch = self._start_fetches(shop, page, counts, refetch_all=full)
-            if pending is not None:
-                self._commit_page(pending, counts, failures)
-                crash_point("intake.page_committed")
-            pending = fetch
-            page_token = page.next_page
-            if page_token is None or pages > 10_000:
-                break
-        if pending is not None:
-            self._commit_page(pending, counts, failures)
-            crash_point("intake.page_committed")
+                pages += 1
+                self._start_fetches(shop, page, counts, inflight, refetch_all=full)
+                self._commit_finished(inflight, counts, failures)
+                page_token = page.next_page
+                if page_token is None or pages > 10_000:
+                    break
+        finally:
+            while inflight.fetches or inflight.quarantined:
+                wait(inflight.fetches, return_when=FIRST_COMPLETED)
+                self._commit_finished(inflight, counts, failures)
         if failures:
             # The mark moves only up to the earliest missed case, so the next poll lists it
             # again (the cases kept are skipped then: their stored version matches the
@@ -278,8 +274,14 @@ class Daemon:
         return self._call(shop, lambda: shop.adapter.list_cases(window, token))
 
     def _start_fetches(
-        self, shop: ShopRuntime, page: CasePage, counts: StepCounts, *, refetch_all: bool
-    ) -> _PageFetch:
+        self,
+        shop: ShopRuntime,
+        page: CasePage,
+        counts: StepCounts,
+        inflight: _InFlight,
+        *,
+        refetch_all: bool,
+    ) -> None:
         """Queue a fetch (get_case + enrichment) for every listed case that changed.
 
         A reconciliation (``refetch_all``) also re-reads the open cases whose version did not
@@ -287,8 +289,7 @@ class Daemon:
         have; a closed case at an unchanged version is settled and is not read again, which
         keeps a reconciliation's cost to the open cases, not the shop's whole history.
         """
-        futures: list[Future[_Fetched]] = []
-        fetched: list[RefundCase] = []
+        inflight.quarantined.extend(page.quarantined)
         for index, listed in enumerate(page.cases):
             counts.seen += 1
             stored = self.store.get_case(listed.key)
@@ -300,9 +301,8 @@ class Daemon:
             ):
                 continue
             raw = page.raw[index] if index < len(page.raw) else None
-            futures.append(self._intake_pool.submit(self._fetch_one, shop, listed, raw))
-            fetched.append(listed)
-        return _PageFetch(quarantined=list(page.quarantined), futures=futures, listed=fetched)
+            future = self._intake_pool.submit(self._fetch_one, shop, listed, raw)
+            inflight.fetches[future] = listed
 
     def _fetch_one(self, shop: ShopRuntime, listed: RefundCase, raw: Any) -> _Fetched:
         try:
@@ -319,21 +319,24 @@ class Daemon:
             )
         return self._enrich(shop, full), raw
 
-    def _commit_page(
+    def _commit_finished(
         self,
-        fetch: _PageFetch,
+        inflight: _InFlight,
         counts: StepCounts,
         failures: list[tuple[RefundCase, AdapterError]],
     ) -> None:
-        """Wait for every fetch of the page, then write what was fetched in one unit of work.
+        """Write, in one unit of work, every fetch that has finished and the quarantined items.
 
         A fetch that failed with a platform error is noted in ``failures`` and left out; any
-        other exception is a bug and fails the page.
+        other exception is a bug and fails the poll.
         """
-        wait(fetch.futures)
+        finished = [future for future in inflight.fetches if future.done()]
+        if not finished and not inflight.quarantined:
+            return
+        quarantined, inflight.quarantined = inflight.quarantined, []
         fetched: list[tuple[RefundCase, Any]] = []
-        quarantined = list(fetch.quarantined)
-        for listed, future in zip(fetch.listed, fetch.futures, strict=True):
+        for future in finished:
+            listed = inflight.fetches.pop(future)
             error = future.exception()
             if isinstance(error, AdapterError):
                 failures.append((listed, error))
@@ -352,6 +355,7 @@ class Daemon:
                 if change.needs_decision:
                     counts.changed += 1
                     self._resolve_waiting_reviewers(change.record)
+        crash_point("intake.page_committed")
 
     def _fetch_case(self, shop: ShopRuntime, listed: RefundCase) -> RefundCase:
         if Capability.get_case not in shop.adapter.capabilities:

@@ -130,7 +130,8 @@ class FaultProfile:
     malformed: list[dict[str, str]] = field(default_factory=list)
     _rng: random.Random = field(init=False)
     _changed: set[str] = field(default_factory=set)
-    _late: set[tuple[str, str]] = field(default_factory=set)
+    _late: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    """(case, version) hidden from some listing, and when that version became listable."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -189,7 +190,7 @@ class FaultProfile:
             return False
         with self._lock:
             if (case_id, version) not in self._late:
-                self._late.add((case_id, version))
+                self._late[(case_id, version)] = modified + timedelta(seconds=delay)
                 self.injected["late_visibility"] += 1
         return True
 
@@ -221,6 +222,10 @@ class FaultProfile:
                 "injected": dict(sorted(self.injected.items())),
                 "malformed": list(self.malformed),
                 "buyer_changed": sorted(self._changed),
+                "late": [
+                    {"case_id": case_id, "version": version, "listed_from": at.isoformat()}
+                    for (case_id, version), at in sorted(self._late.items())
+                ],
             }
 
 

@@ -10,11 +10,15 @@ Every invariant is a count that must be 0 (reliability.md, "Proposed measurable 
 - ``refunds_above_paid``: a case or an order whose ledger refunds exceed what was paid.
 - ``auto_acts``: the platform acting for a seller who missed the deadline (the timeouts the
   demo counts) on a case no decision left to the platform, unless an outage overlapped the
-  case's guard window (the platform was not reachable throughout it).
+  case's guard window (the platform was not reachable throughout it) or the platform's
+  listings hid the case until its guard window had begun.
 - ``late_escalations``: a case that needed a person at its guard moment (its decision then was
   ``human`` or ``wait``, or it had none and the next one was) whose first ``escalated`` audit
   entry is later than deadline - guard + 2 sweeper intervals (if the daemon was down, killed
   and not yet serving again, around that moment: 2 sweeper intervals after it serves again).
+  A case that no listing showed before its guard moment (late visibility struck a version the
+  buyer replaced before it became listable, and then the new one) is due from the moment it
+  became listable instead; those are counted apart.
 - ``malformed_dropped``: a case whose listed item the fake broke that is neither quarantined
   nor stored (re-fetched).
 """
@@ -160,7 +164,9 @@ def _overlaps_outage(deadline: datetime, facts: RunFacts) -> bool:
 
 def _auto_acts(facts: RunFacts, store: Store, findings: Findings) -> list[str]:
     left = store.cases_left_to_platform()
-    missed, excused, by_rule = [], 0, 0
+    listable = _first_listable(facts)
+    guard = timedelta(seconds=facts.guard_s)
+    missed, excused, by_rule, hidden = [], 0, 0, 0
     for entry in facts.ledger:
         if (
             entry.get("actor") != "platform_auto"
@@ -171,10 +177,15 @@ def _auto_acts(facts: RunFacts, store: Store, findings: Findings) -> list[str]:
             by_rule += 1
         elif _overlaps_outage(datetime.fromisoformat(entry["at"]), facts):
             excused += 1
+        elif _hidden_into_guard_window(
+            listable.get(entry["case_id"]), datetime.fromisoformat(entry["at"]) - guard
+        ):
+            hidden += 1
         else:
             missed.append(f"{entry['case_id']} {entry['effect']} at {entry['at']}")
     findings.info["auto_acts_left_to_platform"] = by_rule
     findings.info["auto_acts_in_outage_guard_window"] = excused
+    findings.info["auto_acts_hidden_by_listing_into_guard_window"] = hidden
     return missed
 
 
@@ -185,7 +196,8 @@ def _late_escalations(facts: RunFacts, store: Store, findings: Findings) -> list
             escalations[entry.case_id].append(datetime.fromisoformat(entry.at))
     tolerance = timedelta(seconds=2 * facts.sweep_s)
     guard = timedelta(seconds=facts.guard_s)
-    late, needed, excused = [], 0, 0
+    listable = _first_listable(facts)
+    late, needed, excused, hidden = [], 0, 0, 0
     for view in facts.initial_views:
         deadline = _time(view.get("deadline_at"))
         if deadline is None or view.get("status") not in {
@@ -198,7 +210,15 @@ def _late_escalations(facts: RunFacts, store: Store, findings: Findings) -> list
             continue
         needed += 1
         first = min((t for t in escalations[view["case_id"]] if t <= deadline), default=None)
-        due = _back_up_at(deadline - guard, tolerance, facts)
+        start = deadline - guard
+        shown = listable.get(view["case_id"])
+        if _hidden_into_guard_window(shown, start):
+            assert shown is not None
+            hidden += 1
+            if shown + tolerance >= deadline:
+                continue  # no reader could see it before the deadline
+            start = shown
+        due = _back_up_at(start, tolerance, facts)
         if first is not None and first <= due + tolerance:
             continue
         if _overlaps_outage(deadline, facts):
@@ -208,7 +228,44 @@ def _late_escalations(facts: RunFacts, store: Store, findings: Findings) -> list
         late.append(f"{view['case_id']} escalated {when} after its guard moment")
     findings.info["escalations_needed"] = needed
     findings.info["escalations_in_outage_guard_window"] = excused
+    findings.info["escalations_due_from_late_listing"] = hidden
     return late
+
+
+def _hidden_into_guard_window(listable: datetime | None, guard_at: datetime) -> bool:
+    return listable is not None and listable > guard_at
+
+
+def _first_listable(facts: RunFacts) -> dict[str, datetime]:
+    """When each case first showed in a listing: its first version not hidden past the next change.
+
+    A version the fake hid (``late``) is listable from ``listed_from``; if the case changed
+    before that, that version was never listed and the next one counts.
+    """
+    late = {
+        (entry["case_id"], entry["version"]): datetime.fromisoformat(entry["listed_from"])
+        for entry in facts.profile.get("late", [])
+    }
+    changes: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for entry in sorted(facts.ledger, key=lambda e: int(e.get("seq") or 0)):
+        if entry.get("version_after"):
+            changes[entry["case_id"]].append(
+                (datetime.fromisoformat(entry["at"]), str(entry["version_after"]))
+            )
+    first: dict[str, datetime] = {}
+    for view in facts.initial_views:
+        modified = _time(view.get("modified_at"))
+        if modified is None:
+            continue
+        case_id = view["case_id"]
+        versions = [(modified, str(view["version"])), *changes[case_id]]
+        for index, (at, version) in enumerate(versions):
+            shown = max(at, late.get((case_id, version), at))
+            following = versions[index + 1][0] if index + 1 < len(versions) else None
+            if following is None or shown < following:
+                first[case_id] = shown
+                break
+    return first
 
 
 def _back_up_at(guard_at: datetime, tolerance: timedelta, facts: RunFacts) -> datetime:

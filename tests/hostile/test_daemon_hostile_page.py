@@ -3,7 +3,9 @@ with its field named, the good items are stored, and the daemon carries on."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,8 +42,10 @@ class WirePageAdapter(PlatformAdapter):
     )
     items: ClassVar[list[Any]] = []
     unreachable: ClassVar[set[str]] = set()
-    fetched: ClassVar[list[str]] = []
     """Case ids whose fetch fails as a platform outage would (every in-call attempt)."""
+    fetched: ClassVar[list[str]] = []
+    held: ClassVar[dict[str, threading.Event]] = {}
+    """Case ids whose fetch waits for its event (a call that hangs)."""
 
     def check(self) -> None:
         return None
@@ -59,6 +63,8 @@ class WirePageAdapter(PlatformAdapter):
 
     def get_case(self, case_id: str) -> RefundCase:
         self.fetched.append(case_id)
+        if case_id in self.held and not self.held[case_id].wait(timeout=30):
+            raise UnavailableError("held past the test's patience", operation="get_case")
         if case_id in self.unreachable:
             raise UnavailableError("HTTP 503", operation="get_case")
         for item in self.items:
@@ -185,6 +191,51 @@ def test_a_case_whose_fetch_fails_does_not_hold_back_the_rest_of_the_shop(daemon
     WirePageAdapter.items = items
     daemon.poll_shop(shop)  # the next poll lists it again and keeps it
     assert daemon.store.get_case(("taobao", "s1", "c-2")) is not None
+    record = daemon.store.get_shop(shop.platform, shop.shop_id)
+    assert record is not None
+    assert record.high_water_at == daemon.clock.now()
+
+
+def test_a_case_is_written_when_its_own_fetch_finishes_not_when_its_pages_slowest_does(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the SMOKE chaos run: a page was written only when its slowest fetch finished.
+    Under a fault rate nearly every page has a call that hangs or backs off, and each kill lost
+    the page's work: a shop's new cases went unseen for a minute after a restart."""
+    items: list[Any] = [
+        taobao_refund(refund_id=f"h-{i}", outer_id=f"SKU-{i}", modified=f"2026-11-12 09:3{i}:00")
+        for i in range(3)
+    ]
+    hang = threading.Event()
+    others_written = threading.Event()
+    written: set[str] = set()
+    upsert = daemon.store.upsert_case
+
+    def watched_upsert(case: RefundCase, raw: Any = None, **kwargs: Any) -> Any:
+        change = upsert(case, raw, **kwargs)
+        written.add(case.case_id)
+        if {"h-1", "h-2"} <= written:
+            others_written.set()
+        return change
+
+    monkeypatch.setattr(daemon.store, "upsert_case", watched_upsert)
+    WirePageAdapter.items = items
+    WirePageAdapter.held = {"h-0": hang}
+    (shop,) = daemon.shops.values()
+    try:
+        with ThreadPoolExecutor(max_workers=1) as runner:
+            poll = runner.submit(daemon.poll_shop, shop)
+            # h-0's fetch hangs; h-1 and h-2 are written meanwhile, and the mark does not move.
+            assert others_written.wait(timeout=20), "the page waited for its slowest fetch"
+            assert "h-0" not in written
+            record = daemon.store.get_shop(shop.platform, shop.shop_id)
+            assert record is None or record.high_water_at is None
+            hang.set()
+            poll.result(timeout=20)
+    finally:
+        hang.set()
+        WirePageAdapter.held = {}
+    assert written == {"h-0", "h-1", "h-2"}
     record = daemon.store.get_shop(shop.platform, shop.shop_id)
     assert record is not None
     assert record.high_water_at == daemon.clock.now()

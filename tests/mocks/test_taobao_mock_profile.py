@@ -5,7 +5,7 @@ rates."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from mock_taobao_support import START, Fake
@@ -87,10 +87,15 @@ def test_an_outage_answers_503_to_every_call_until_it_ends(fake: Fake, clock: Fa
 
 def test_a_late_case_is_listed_only_after_its_delay(fake: Fake, clock: FakeClock) -> None:
     ids = [fake.case(deadline_s=3600) for _ in range(40)]
-    _install(fake, _quiet(late_visibility=0.5))
+    profile = _install(fake, _quiet(late_visibility=0.5))
     listed = {r["refund_id"] for r in _listed(fake, page_size="100")}
     hidden = set(ids) - listed
     assert 0 < len(hidden) < len(ids)
+    late = profile.view()["late"]
+    assert {entry["case_id"] for entry in late} == hidden
+    for entry in late:  # when each became listable, for the chaos checker's escalation clock
+        listed_from = datetime.fromisoformat(entry["listed_from"])
+        assert clock.now() < listed_from <= clock.now() + timedelta(seconds=60)
     clock.advance(timedelta(seconds=61))
     assert {r["refund_id"] for r in _listed(fake, page_size="100")} == set(ids)
     # get_case still sees every case: only listings lag.
