@@ -290,9 +290,10 @@ class Daemon:
         keeps a reconciliation's cost to the open cases, not the shop's whole history.
         """
         inflight.quarantined.extend(page.quarantined)
+        stored_versions = self.store.stored_versions([listed.key for listed in page.cases])
         for index, listed in enumerate(page.cases):
             counts.seen += 1
-            stored = self.store.get_case(listed.key)
+            stored = stored_versions.get(listed.key)
             if (
                 stored is not None
                 and listed.version is not None

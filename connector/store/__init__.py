@@ -29,6 +29,7 @@ from connector.store.api import (
     ReasonCount,
     ShopRecord,
     Store,
+    StoredVersion,
     TaskRecord,
     TaskStatus,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "ReasonCount",
     "ShopRecord",
     "Store",
+    "StoredVersion",
     "TaskRecord",
     "TaskStatus",
     "open_read_only_store",

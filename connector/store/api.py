@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,6 +87,13 @@ class CaseRecord(_Record):
     @property
     def key(self) -> CaseKey:
         return (self.platform, self.shop_id, self.case_id)
+
+
+class StoredVersion(NamedTuple):
+    """What intake needs to know of a listed case: is it stored at this version, and settled?"""
+
+    version: str | None
+    state: CaseState
 
 
 class CaseChange(_Record):
@@ -276,6 +283,14 @@ class Store(Protocol):
     ) -> CaseChange: ...
 
     def get_case(self, key: CaseKey) -> CaseRecord | None: ...
+
+    def stored_versions(self, keys: Sequence[CaseKey]) -> dict[CaseKey, StoredVersion]:
+        """The stored version and state of each of these cases that is stored.
+
+        One query for a listed page, instead of a whole record per listed case: every poll
+        re-lists its look-back window, so this runs for every listed case every second.
+        """
+        ...
 
     def find_cases(self, case_id: str) -> list[CaseRecord]: ...
 

@@ -65,6 +65,7 @@ from connector.store.api import (
     QuarantineRecord,
     ReasonCount,
     ShopRecord,
+    StoredVersion,
     TaskRecord,
     TaskStatus,
 )
@@ -627,6 +628,23 @@ class SqliteStore:
     def get_case(self, key: CaseKey) -> CaseRecord | None:
         row = self._case_row(key)
         return None if row is None else _case_record(row)
+
+    def stored_versions(self, keys: Sequence[CaseKey]) -> dict[CaseKey, StoredVersion]:
+        by_shop: dict[tuple[str, str], list[str]] = {}
+        for platform, shop_id, case_id in keys:
+            by_shop.setdefault((platform, shop_id), []).append(case_id)
+        found: dict[CaseKey, StoredVersion] = {}
+        for (platform, shop_id), case_ids in by_shop.items():
+            rows = self._rows(
+                "SELECT case_id, version, state FROM cases WHERE platform = ? AND shop_id = ? "
+                "AND case_id IN (SELECT value FROM json_each(?))",
+                (platform, shop_id, json.dumps(case_ids)),
+            )
+            for row in rows:
+                found[(platform, shop_id, row["case_id"])] = StoredVersion(
+                    version=row["version"], state=CaseState(row["state"])
+                )
+        return found
 
     def find_cases(self, case_id: str) -> list[CaseRecord]:
         rows = self._rows(

@@ -9,7 +9,7 @@ from store_helpers import START, hours_after_start, make_case
 from connector.clock import FakeClock
 from connector.errors import FieldProblem
 from connector.models import QuarantinedCase
-from connector.store import CaseState, ChangeKind
+from connector.store import CaseState, ChangeKind, StoredVersion
 from connector.store.sqlite import SqliteStore
 
 KEY = ("taobao", "s1", "R1")
@@ -168,3 +168,19 @@ def test_quarantine_without_case_id_is_keyed_by_payload(store: SqliteStore) -> N
     b = store.quarantine(QuarantinedCase(problems=problem, raw=[2]))
     assert a.id != b.id
     assert store.quarantine(QuarantinedCase(problems=problem, raw=[1])).id == a.id
+
+
+def test_stored_versions_answers_a_listed_page_in_one_call(store: SqliteStore) -> None:
+    store.upsert_case(make_case())
+    store.upsert_case(make_case(case_id="R2", order_id="O2", version="v7"))
+    store.set_case_state(("taobao", "s1", "R2"), CaseState.done)
+    store.upsert_case(make_case(shop_id="s2", case_id="R3", order_id="O3"))
+    keys = [KEY, ("taobao", "s1", "R2"), ("taobao", "s1", "missing"), ("taobao", "s2", "R3"), KEY]
+    assert store.stored_versions(keys) == {
+        KEY: StoredVersion(version="v1", state=CaseState.new),
+        ("taobao", "s1", "R2"): StoredVersion(version="v7", state=CaseState.done),
+        ("taobao", "s2", "R3"): StoredVersion(version="v1", state=CaseState.new),
+    }
+    assert store.stored_versions([]) == {}
+    many = [("taobao", "s1", f"X{i}") for i in range(40_000)] + [KEY]  # past any IN-list bound
+    assert store.stored_versions(many) == {KEY: StoredVersion(version="v1", state=CaseState.new)}
