@@ -72,6 +72,7 @@ from connector.store import (
 
 from .health import ShopHealth
 from .planner import ACTION_CAPABILITY, next_review, plan
+from .urgency import SweeperFirst
 
 if TYPE_CHECKING:
     from connector.clock import Clock
@@ -169,6 +170,7 @@ class Daemon:
         self._case_locks: dict[CaseKey, threading.Lock] = {}
         self._case_locks_guard = threading.Lock()
         self.health = {key: ShopHealth(platform=key[0], shop_id=key[1]) for key in self.shops}
+        self.sweeper_first = SweeperFirst()
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -271,6 +273,7 @@ class Daemon:
             self.store.advance_cursor(shop.platform, shop.shop_id, cursor=None, high_water_at=mark)
 
     def _list_page(self, shop: ShopRuntime, window: SyncWindow, token: str | None) -> CasePage:
+        self.sweeper_first.wait_turn()
         return self._call(shop, lambda: shop.adapter.list_cases(window, token))
 
     def _start_fetches(
@@ -306,6 +309,7 @@ class Daemon:
             inflight.fetches[future] = listed
 
     def _fetch_one(self, shop: ShopRuntime, listed: RefundCase, raw: Any) -> _Fetched:
+        self.sweeper_first.wait_turn()
         try:
             full = self._fetch_case(shop, listed)
         except NotFoundError:
@@ -418,6 +422,7 @@ class Daemon:
             shop = self.shops.get((record.platform, record.shop_id))
             if shop is None:
                 continue
+            self.sweeper_first.wait_turn()
             if self.decide_case(shop, record) is not None:
                 counts.decided += 1
         return counts
@@ -647,6 +652,7 @@ class Daemon:
                 self._streaming.discard(effect.id)
 
     def _send_guarded(self, effect: EffectRecord) -> str:
+        self.sweeper_first.wait_turn()
         key = (effect.platform, effect.shop_id)
         slot = self._shop_slots.get(key)
         lock = self._case_lock(effect.case_key)
@@ -891,7 +897,14 @@ class Daemon:
     # -- deadlines ----------------------------------------------------------------------------
 
     def sweep_deadlines(self) -> StepCounts:
-        """Re-decide every case whose stored review time has come (the deadline guard)."""
+        """Re-decide every case whose stored review time has come (the deadline guard).
+
+        Other workers start no new unit of work meanwhile (``SweeperFirst``).
+        """
+        with self.sweeper_first.first():
+            return self._sweep()
+
+    def _sweep(self) -> StepCounts:
         counts = StepCounts()
         now = self.clock.now()
         for record in self.store.cases_due_for_review(now):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from daemon_world import World
@@ -202,6 +203,34 @@ def test_a_case_busy_with_a_send_does_not_hold_up_the_sweep_of_others(world: Wor
     assert not escalated(busy)
     world.daemon.sweep_deadlines()  # the next tick, the send done
     assert escalated(busy)
+
+
+def test_the_sweep_holds_back_new_work_of_other_threads_while_it_decides(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the SMOKE chaos run (seed 7): after an outage a hundred threads woke at once
+    and one sweep took 2.7 s; other workers now wait at their next unit of work meanwhile."""
+    now = world.clock.now()
+    spec = {
+        "type": "refund_only", "reason": "not_received", "order_status": "shipped",
+        "paid_amount": 8800, "shipped_at": (now - 3 * 24 * HOUR).isoformat(),
+        "logistics_status": "delivered", "deadline_s": 4 * 3600,
+    }  # fmt: skip
+    case_id = world.seed(**spec)
+    world.daemon.run_once(full=True)
+    world.advance(world.until_deadline(case_id) - timedelta(minutes=59))
+    gate_held: list[bool] = []
+    decide = world.daemon.decide_case
+
+    def watched(shop: Any, record: Any) -> Any:
+        gate_held.append(world.daemon.sweeper_first.sweeping)
+        return decide(shop, record)
+
+    monkeypatch.setattr(world.daemon, "decide_case", watched)
+    world.daemon.sweep_deadlines()
+    assert gate_held == [True]
+    assert not world.daemon.sweeper_first.sweeping
+    assert "escalated" in [e.event for e in world.store.audit_entries(case_id=case_id)]
 
 
 def test_a_conflict_whose_reread_cannot_reach_the_warehouse_leaves_nothing_in_flight(
