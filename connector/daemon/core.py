@@ -86,6 +86,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
+URGENT_WAIT_FLOOR_S = 0.5
+"""The shortest wait between attempts, however near the deadline."""
+
 FULL_HISTORY = timedelta(days=90)
 """How far back a full reconciliation lists (platform list APIs keep about 90 days)."""
 
@@ -699,10 +702,11 @@ class Daemon:
         try:
             result_code, detail = self._perform(shop, claimed, record)
         except OutcomeUnknownError as exc:
+            wait = self._backoff(claimed, record.deadline_at)
             self.store.mark_effect_unknown(
                 claimed.id,
                 error=_safe(exc),
-                next_attempt_at=self.clock.now() + timedelta(seconds=self._backoff(claimed)),
+                next_attempt_at=self.clock.now() + timedelta(seconds=wait),
                 platform_code=exc.platform_code,
                 latency_ms=_ms(started),
             )
@@ -786,7 +790,8 @@ class Daemon:
             self.store.reschedule_effect(
                 effect.id,
                 error=f"re-read before resend failed: {_safe(exc)}",
-                next_attempt_at=self.clock.now() + timedelta(seconds=self._backoff(effect)),
+                next_attempt_at=self.clock.now()
+                + timedelta(seconds=self._backoff(effect, record.deadline_at)),
             )
             return "unknown"
         crash_point("relay.reread")
@@ -878,7 +883,7 @@ class Daemon:
         if effect.attempts >= self.settings.max_attempts:
             self._on_permanent(effect, record, exc, latency)
             return "failed"
-        wait = self._backoff(effect)
+        wait = self._backoff(effect, record.deadline_at)
         if isinstance(exc, RetryableError) and exc.retry_after is not None:
             wait = max(wait, exc.retry_after)
         self.store.reschedule_effect(
@@ -890,9 +895,20 @@ class Daemon:
         )
         return "retry"
 
-    def _backoff(self, effect: EffectRecord) -> float:
+    def _backoff(self, effect: EffectRecord, deadline: datetime | None) -> float:
+        """The retry schedule's wait, cut near the deadline to leave room for more attempts.
+
+        (Found by the SMOKE chaos run: a fallback approval due 15 s before the deadline lost
+        its first two sends and a restart, waited out the schedule, and the platform acted for
+        the seller first.) A platform's Retry-After still wins: a ban is waited out.
+        """
         schedule = self.settings.retry_schedule_s
-        return float(schedule[min(max(effect.attempts - 1, 0), len(schedule) - 1)])
+        wait = float(schedule[min(max(effect.attempts - 1, 0), len(schedule) - 1)])
+        if deadline is not None:
+            left = (deadline - self.clock.now()).total_seconds()
+            if left > 0:
+                wait = min(wait, max(left / 4, URGENT_WAIT_FLOOR_S))
+        return wait
 
     # -- deadlines ----------------------------------------------------------------------------
 

@@ -233,6 +233,40 @@ def test_the_sweep_holds_back_new_work_of_other_threads_while_it_decides(
     assert "escalated" in [e.event for e in world.store.audit_entries(case_id=case_id)]
 
 
+def _fallback_send_12_s_before_the_deadline(world: World, fault: dict[str, Any]) -> str:
+    """A case for a person whose fallback approval is first sent 12 s before the deadline."""
+    now = world.clock.now()
+    case_id = world.seed(
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
+        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
+        deadline_s=4 * 3600,
+    )  # fmt: skip
+    world.daemon.run_once(full=True)
+    world.control.faults({"match": {"method": "taobao.rp.refunds.agree"}, **fault})
+    world.advance(world.until_deadline(case_id) - timedelta(seconds=12))
+    world.slept.clear()
+    world.daemon.sweep_deadlines()  # the deadline fallback: approve
+    world.daemon.relay_due()
+    return case_id
+
+
+def test_a_send_near_its_deadline_waits_less_before_its_next_attempt(world: World) -> None:
+    """Found by the SMOKE chaos run: a fallback approval due 15 s before the deadline lost two
+    sends and a restart, waited out the retry schedule, and the platform acted for the seller.
+    Near the deadline the outbox's wait is cut to a quarter of the time left (here 3 s, not 5)."""
+    fault = {"count": 2, "fault": {"kind": "http_status", "status": 502}}
+    case_id = _fallback_send_12_s_before_the_deadline(world, fault)
+    effects = world.store.effects_of_case(key(world, case_id))
+    [agree] = [e for e in effects if e.kind is EffectKind.agree_refund]
+    assert agree.status is EffectStatus.pending
+    assert agree.next_attempt_at is not None
+    wait = agree.next_attempt_at - world.clock.now()
+    assert timedelta(seconds=2.5) <= wait <= timedelta(seconds=3.5)
+    world.advance(wait)
+    world.daemon.relay_due()
+    assert world.effects_at_platform(case_id)[0] == "agree_refund"
+
+
 def test_a_conflict_whose_reread_cannot_reach_the_warehouse_leaves_nothing_in_flight(
     world: World,
 ) -> None:

@@ -1,8 +1,9 @@
 """The chaos checker's clock for a case the platform's listings hid (late visibility).
 
-Found by a CI SMOKE run: the buyer edited a case whose listing had not caught up yet, and the new
-version was hidden again, so no listing showed the case until 10 s after its guard moment.
-The checker then counts the escalation from the moment the case became listable.
+Late visibility hides a version for up to 60 s; if the buyer changes the case before it shows
+and the new version is hidden too, no listing shows the case for longer, possibly past its guard
+moment. The checker then counts the escalation from the moment the case became listable, and
+gives no allowance to a case that was listable before its guard moment.
 """
 
 from __future__ import annotations
