@@ -243,3 +243,12 @@ CREATE TABLE console_sessions (
 CREATE INDEX console_sessions_expiry ON console_sessions (expires_at)
 """,
     )
+
+
+@migrations(name="0005_effects_by_decision")
+def effects_by_decision(db: Database) -> None:
+    """The relay asks, for each due effect, whether an earlier effect of its decision is still
+    open. Without this index that question scanned every effect ever written, once per due
+    effect, under the store lock: with the soak's backlog (6,000 open of 40,000) each relay
+    tick took the store for seconds and the daemon stopped making progress."""
+    _run(db, "CREATE INDEX effects_decision ON effects (decision_id, position)")

@@ -225,3 +225,21 @@ def test_tasks_for_people(seeded: SqliteStore) -> None:
     assert seeded.open_tasks() == []
     with pytest.raises(StoreError, match="already done"):
         seeded.close_task(task.id, actor="human:ann")
+
+
+def test_the_relays_query_looks_up_earlier_siblings_by_index(store: SqliteStore) -> None:
+    """Found by the soak chaos run: the question "is an earlier effect of this decision still
+    open?" scanned the whole effects table once per due effect, under the store lock; with a
+    backlog of thousands the relay stopped the daemon. Each query ``due_effects`` makes must be
+    answered from indexes (no full ``SCAN`` of a table)."""
+    executed: list[str] = []
+    store._conn.set_trace_callback(executed.append)
+    try:
+        store.due_effects(START)
+    finally:
+        store._conn.set_trace_callback(None)
+    queries = [sql for sql in executed if sql.lstrip().upper().startswith("SELECT")]
+    assert queries
+    for sql in queries:
+        plan = [row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        assert not [step for step in plan if step.startswith("SCAN")], (sql, plan)
