@@ -176,19 +176,24 @@ def test_buyer_change_between_read_and_write_is_reread_and_decided_once(world: W
     assert statuses == [EffectStatus.done, EffectStatus.superseded]
 
 
+def _seed_case_for_a_person(world: World) -> str:
+    """A parcel tracked as delivered that the buyer says never came: the policy asks a person
+    (deadline in 4 h, escalation 1 h before it, fallback approval 15 min before it)."""
+    now = world.clock.now()
+    return world.seed(
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
+        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
+        deadline_s=4 * 3600,
+    )  # fmt: skip
+
+
 def test_a_case_busy_with_a_send_does_not_hold_up_the_sweep_of_others(world: World) -> None:
     """The sweeper skips a case whose lock a (possibly hung) send holds and goes on at once.
 
     Found by the SMOKE chaos run: the decider waited on such a lock for a hung call's whole
     timeout and its retries, and the guard of other cases came seconds late.
     """
-    now = world.clock.now()
-    spec = {
-        "type": "refund_only", "reason": "not_received", "order_status": "shipped",
-        "paid_amount": 8800, "shipped_at": (now - 3 * 24 * HOUR).isoformat(),
-        "logistics_status": "delivered", "deadline_s": 4 * 3600,
-    }  # fmt: skip
-    busy, free = world.seed(**spec), world.seed(**spec)
+    busy, free = _seed_case_for_a_person(world), _seed_case_for_a_person(world)
     world.daemon.run_once(full=True)
     world.advance(world.until_deadline(free) - timedelta(minutes=59))
 
@@ -210,13 +215,7 @@ def test_the_sweep_holds_back_new_work_of_other_threads_while_it_decides(
 ) -> None:
     """Found by the SMOKE chaos run (seed 7): after an outage a hundred threads woke at once
     and one sweep took 2.7 s; other workers now wait at their next unit of work meanwhile."""
-    now = world.clock.now()
-    spec = {
-        "type": "refund_only", "reason": "not_received", "order_status": "shipped",
-        "paid_amount": 8800, "shipped_at": (now - 3 * 24 * HOUR).isoformat(),
-        "logistics_status": "delivered", "deadline_s": 4 * 3600,
-    }  # fmt: skip
-    case_id = world.seed(**spec)
+    case_id = _seed_case_for_a_person(world)
     world.daemon.run_once(full=True)
     world.advance(world.until_deadline(case_id) - timedelta(minutes=59))
     gate_held: list[bool] = []
@@ -235,12 +234,7 @@ def test_the_sweep_holds_back_new_work_of_other_threads_while_it_decides(
 
 def _fallback_send_12_s_before_the_deadline(world: World, fault: dict[str, Any]) -> str:
     """A case for a person whose fallback approval is first sent 12 s before the deadline."""
-    now = world.clock.now()
-    case_id = world.seed(
-        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
-        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
-        deadline_s=4 * 3600,
-    )  # fmt: skip
+    case_id = _seed_case_for_a_person(world)
     world.daemon.run_once(full=True)
     world.control.faults({"match": {"method": "taobao.rp.refunds.agree"}, **fault})
     world.advance(world.until_deadline(case_id) - timedelta(seconds=12))
