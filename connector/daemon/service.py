@@ -82,8 +82,13 @@ class Service:
         """
         interval = timedelta(seconds=self.daemon.settings.reconcile_interval_s)
         record = self.daemon.store.get_shop(shop.platform, shop.shop_id)
+        # Never reconciled: an interval after the first poll (which lists the whole history),
+        # not after this start, or a daemon restarted more often than the interval never
+        # reconciles (found by the soak chaos run).
         last = None if record is None else record.last_full_reconciliation_at
-        if last is None:  # the first poll lists the whole history anyway
+        if last is None and record is not None:
+            last = record.first_polled_at
+        if last is None:
             return now + interval
         return max(now, last + interval)
 

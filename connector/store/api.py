@@ -169,6 +169,8 @@ class ShopRecord(_Record):
     last_poll_at: datetime | None
     poll_lag_s: float | None
     last_full_reconciliation_at: datetime | None
+    first_polled_at: datetime | None = None
+    """When the connector first wrote this shop's row; the first reconciliation counts from it."""
 
 
 class QuarantineRecord(_Record):

@@ -252,3 +252,18 @@ def effects_by_decision(db: Database) -> None:
     effect, under the store lock: with the soak's backlog (6,000 open of 40,000) each relay
     tick took the store for seconds and the daemon stopped making progress."""
     _run(db, "CREATE INDEX effects_decision ON effects (decision_id, position)")
+
+
+@migrations(name="0006_shop_first_polled")
+def shop_first_polled(db: Database) -> None:
+    """When the connector first wrote a shop's row (its first poll): the first reconciliation is
+    scheduled from it. Without it, a daemon restarted more often than the reconciliation
+    interval put the first one off at every start and never reconciled (found by the soak
+    chaos run: an item broken in its only listing after the mark had passed it stayed unseen
+    for 20 minutes). Existing rows take their oldest known time."""
+    _run(db, "ALTER TABLE shops ADD COLUMN first_polled_at TEXT")
+    _run(
+        db,
+        "UPDATE shops SET first_polled_at = "
+        "COALESCE(last_full_reconciliation_at, last_poll_at, updated_at)",
+    )

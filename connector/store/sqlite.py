@@ -1270,9 +1270,9 @@ class SqliteStore:
     # shops and cursors -----------------------------------------------------------------------
     def _ensure_shop(self, platform: str, shop_id: str) -> None:
         self._write(
-            "INSERT INTO shops (platform, shop_id, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (platform, shop_id) DO NOTHING",
-            (platform, shop_id, self._now()),
+            "INSERT INTO shops (platform, shop_id, first_polled_at, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (platform, shop_id) DO NOTHING",
+            (platform, shop_id, self._now(), self._now()),
         )
 
     def get_shop(self, platform: str, shop_id: str) -> ShopRecord | None:
@@ -1917,6 +1917,7 @@ def _shop_record(row: Mapping[str, Any]) -> ShopRecord:
         last_poll_at=_dt(row["last_poll_at"]),
         poll_lag_s=row["poll_lag_s"],
         last_full_reconciliation_at=_dt(row["last_full_reconciliation_at"]),
+        first_polled_at=_dt(row["first_polled_at"]),
     )
 
 

@@ -190,6 +190,18 @@ def test_cursor_moves_forward_only(store: SqliteStore) -> None:
     assert [s.shop_id for s in store.list_shops()] == ["s1"]
 
 
+def test_a_shops_first_poll_is_remembered_and_never_moves(
+    store: SqliteStore, clock: FakeClock
+) -> None:
+    """The first reconciliation is scheduled from it, whatever the restarts since."""
+    assert store.record_poll("taobao", "s1", lag_s=0.1).first_polled_at == START
+    clock.advance(timedelta(minutes=7))
+    store.advance_cursor("taobao", "s1", cursor=None, high_water_at=START)
+    shop = store.record_poll("taobao", "s1", lag_s=0.1)
+    assert shop.first_polled_at == START
+    assert shop.last_poll_at == START + timedelta(minutes=7)
+
+
 def test_buyer_refunds_in_the_last_90_days(store: SqliteStore) -> None:
     now = START
     for n, days_ago in enumerate((1, 30, 89, 91, 200)):

@@ -110,10 +110,13 @@ def test_the_next_reconciliation_counts_from_the_stored_last_one() -> None:
     """Found by the SMOKE chaos run: restarted every 30 s, a daemon that always waited a whole
     interval after start never reconciled, and an item broken in its only listing waited."""
     now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    last: dict[str, datetime | None] = {"a": None, "b": None}
+    last: dict[str, datetime | None] = {"a": None, "b": None, "c": None}
+    first_polled: dict[str, datetime | None] = {"a": None, "b": None, "c": None}
     daemon = StubDaemon(shops={}, settings=DaemonSettings(reconcile_interval_s=120))
     daemon.store = SimpleNamespace(
-        get_shop=lambda _p, shop_id: SimpleNamespace(last_full_reconciliation_at=last[shop_id])
+        get_shop=lambda _p, shop_id: SimpleNamespace(
+            last_full_reconciliation_at=last[shop_id], first_polled_at=first_polled[shop_id]
+        )
     )
     service = Service(cast(Daemon, daemon))
 
@@ -125,3 +128,9 @@ def test_the_next_reconciliation_counts_from_the_stored_last_one() -> None:
     assert service._next_reconciliation(shop("a"), now) == now + timedelta(seconds=20)
     last["b"] = now - timedelta(hours=3)
     assert service._next_reconciliation(shop("b"), now) == now
+    # Never reconciled (each life killed before its reconciliation ended, as in the soak):
+    # counted from the first poll, not from this start.
+    first_polled["c"] = now - timedelta(seconds=90)
+    assert service._next_reconciliation(shop("c"), now) == now + timedelta(seconds=30)
+    first_polled["c"] = now - timedelta(seconds=600)
+    assert service._next_reconciliation(shop("c"), now) == now
