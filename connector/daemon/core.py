@@ -8,9 +8,11 @@ stored ``next_attempt_at``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -88,6 +90,12 @@ T = TypeVar("T")
 
 URGENT_WAIT_FLOOR_S = 0.5
 """The shortest wait between attempts, however near the deadline."""
+
+RELAY_LOOKAHEAD = 64
+"""Due effects read beyond the free senders, for those of shops already at their limit."""
+
+DECIDE_BATCH = 25
+"""New cases the decider reads at a time: small, so a case that turned urgent is read soon."""
 
 FULL_HISTORY = timedelta(days=90)
 """How far back a full reconciliation lists (platform list APIs keep about 90 days)."""
@@ -168,7 +176,7 @@ class Daemon:
             key: threading.BoundedSemaphore(settings.per_shop_concurrency) for key in self.shops
         }
         self._poll_locks = {key: threading.Lock() for key in self.shops}
-        self._streaming: set[int] = set()
+        self._streaming: dict[int, tuple[str, str]] = {}  # effect id -> its shop
         self._streaming_lock = threading.Lock()
         self._case_locks: dict[CaseKey, threading.Lock] = {}
         self._case_locks_guard = threading.Lock()
@@ -420,14 +428,35 @@ class Daemon:
     # -- decide -------------------------------------------------------------------------------
 
     def decide_pending(self, limit: int = 1000) -> StepCounts:
+        """Decide new cases, nearest deadline first, up to ``limit`` of them.
+
+        Read a few at a time, not one long list: a case that becomes new while the decider
+        works through a backlog (a conflict near its deadline, a buyer's change) is taken next,
+        not after the hundreds read before it (found by the SMOKE chaos run: cases waited in
+        ``new`` for up to 130 s while the backlog of a 2,000-case start was decided).
+        """
         counts = StepCounts()
-        for record in self.store.cases_in_state(CaseState.new, limit=limit):
-            shop = self.shops.get((record.platform, record.shop_id))
-            if shop is None:
-                continue
-            self.sweeper_first.wait_turn()
-            if self.decide_case(shop, record) is not None:
-                counts.decided += 1
+        skipped: set[CaseKey] = set()  # busy or unknown shop: still new, not read again
+        tried = 0
+        while tried < limit:
+            batch = [
+                r
+                for r in self.store.cases_in_state(CaseState.new, limit=DECIDE_BATCH + len(skipped))
+                if r.key not in skipped
+            ]
+            if not batch:
+                break
+            for record in batch[: limit - tried]:
+                tried += 1
+                shop = self.shops.get((record.platform, record.shop_id))
+                if shop is None:
+                    skipped.add(record.key)
+                    continue
+                self.sweeper_first.wait_turn()
+                if self.decide_case(shop, record) is None:
+                    skipped.add(record.key)
+                else:
+                    counts.decided += 1
         return counts
 
     def decide_case(self, shop: ShopRuntime, record: CaseRecord) -> Decision | None:
@@ -635,15 +664,37 @@ class Daemon:
 
         A slow or hung send holds only its own worker, so an urgent effect never waits for
         the slowest send of a batch; an effect already handed over is not handed over again.
+        Only as many as there are free senders are handed over: a queue inside the pool would
+        keep the order of an earlier tick, and an effect that turned urgent since (a deadline
+        fallback) would wait behind hundreds of others (found by the SMOKE chaos run: after an
+        outage, fallback approvals waited 4-11 s for a sender and the platform acted first).
         """
-        due = self.store.due_effects(self.clock.now(), limit=limit)
+        with self._streaming_lock:
+            busy = len(self._streaming)
+            per_shop = Counter(self._streaming.values())
+        free = min(limit, self.settings.relay_concurrency - busy)
+        if free <= 0:
+            return 0
+        due = self.store.due_effects(self.clock.now(), limit=free + busy + RELAY_LOOKAHEAD)
         handed = 0
         for effect in due:
+            if handed >= free:
+                break
+            shop = (effect.platform, effect.shop_id)
+            # A shop's sends beyond its concurrency would only hold senders waiting for its slot.
+            if per_shop[shop] >= self.settings.per_shop_concurrency:
+                continue
             with self._streaming_lock:
                 if effect.id in self._streaming:
                     continue
-                self._streaming.add(effect.id)
-            self._pool.submit(self._send_streamed, effect)
+                self._streaming[effect.id] = shop
+            per_shop[shop] += 1
+            try:
+                self._pool.submit(self._send_streamed, effect)
+            except RuntimeError:  # shutting down: the effect stays due for the next start
+                with self._streaming_lock:
+                    self._streaming.pop(effect.id, None)
+                break
             handed += 1
         return handed
 
@@ -652,7 +703,10 @@ class Daemon:
             return self._send_guarded(effect)
         finally:
             with self._streaming_lock:
-                self._streaming.discard(effect.id)
+                self._streaming.pop(effect.id, None)
+            # The freed sender takes the most urgent due effect now, not at the next tick.
+            with contextlib.suppress(Exception):
+                self.relay_stream(limit=1)
 
     def _send_guarded(self, effect: EffectRecord) -> str:
         self.sweeper_first.wait_turn()
@@ -923,7 +977,7 @@ class Daemon:
     def _sweep(self) -> StepCounts:
         counts = StepCounts()
         now = self.clock.now()
-        for record in self.store.cases_due_for_review(now):
+        for record in [*self.store.cases_due_for_review(now), *self._new_inside_guard(now)]:
             shop = self.shops.get((record.platform, record.shop_id))
             if shop is None or record.state in (CaseState.done, CaseState.left_to_platform):
                 continue
@@ -934,6 +988,27 @@ class Daemon:
                 crash_point("sweep.decided")
                 counts.decided += 1
         return counts
+
+    def _new_inside_guard(self, now: datetime) -> list[CaseRecord]:
+        """Undecided cases already inside their shop's guard window: the sweeper's, not the
+        decider's, so they never queue behind a backlog of new cases (found by the SMOKE chaos
+        run: a case sent back to ``new`` by a conflict 11 s before its deadline was not decided
+        again before the platform acted).
+        """
+        leads = [shop.policy.guard_escalate for shop in self.shops.values()]
+        if not leads:
+            return []
+        due = []
+        for record in self.store.new_cases_due_by(now + max(leads)):
+            shop = self.shops.get((record.platform, record.shop_id))
+            deadline = record.deadline_at
+            if (
+                shop is not None
+                and deadline is not None
+                and deadline - shop.policy.guard_escalate <= now
+            ):
+                due.append(record)
+        return due
 
     # -- one whole pass -----------------------------------------------------------------------
 

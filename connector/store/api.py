@@ -313,6 +313,10 @@ class Store(Protocol):
 
     def cases_in_state(self, state: CaseState, limit: int = 500) -> list[CaseRecord]: ...
 
+    def new_cases_due_by(self, deadline_by: datetime, limit: int = 500) -> list[CaseRecord]:
+        """Cases waiting for a decision (``new``) whose deadline is at or before ``deadline_by``."""
+        ...
+
     def count_cases_by_state(self) -> dict[CaseState, int]: ...
 
     def claim_case(

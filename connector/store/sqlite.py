@@ -707,8 +707,17 @@ class SqliteStore:
 
     def cases_in_state(self, state: CaseState, limit: int = 500) -> list[CaseRecord]:
         rows = self._rows(
-            "SELECT * FROM cases WHERE state = ? ORDER BY deadline_at, changed_at LIMIT ?",
+            "SELECT * FROM cases WHERE state = ? "
+            "ORDER BY deadline_at IS NULL, deadline_at, changed_at LIMIT ?",
             (str(state), limit),
+        )
+        return [_case_record(r) for r in rows]
+
+    def new_cases_due_by(self, deadline_by: datetime, limit: int = 500) -> list[CaseRecord]:
+        rows = self._rows(
+            "SELECT * FROM cases WHERE state = ? AND deadline_at IS NOT NULL "
+            "AND deadline_at <= ? ORDER BY deadline_at LIMIT ?",
+            (str(CaseState.new), ts(deadline_by), limit),
         )
         return [_case_record(r) for r in rows]
 

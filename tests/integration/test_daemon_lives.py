@@ -294,3 +294,58 @@ def test_a_conflict_whose_reread_cannot_reach_the_warehouse_leaves_nothing_in_fl
     record = world.store.get_case(key(world, case_id))
     assert record is not None
     assert record.state is CaseState.new
+
+
+def test_a_new_case_inside_its_guard_window_is_decided_by_the_sweep(world: World) -> None:
+    """Found by the SMOKE chaos run: a case sent back to ``new`` by a conflict 11 s before its
+    deadline waited behind the decider's backlog and the platform acted for the seller. The
+    sweep now takes undecided cases whose guard moment has passed; the others stay the
+    decider's."""
+    urgent = _seed_case_for_a_person(world)  # deadline in 4 h, escalation 1 h before it
+    now = world.clock.now()
+    later = world.seed(
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
+        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
+        deadline_s=6 * 3600,
+    )  # fmt: skip
+    world.daemon.poll_shop(world.daemon.shops[("taobao", "taobao-shop")], full=True)
+    world.advance(world.until_deadline(urgent) - timedelta(minutes=59))
+
+    world.daemon.sweep_deadlines()  # no decide_pending at all
+
+    urgent_record = world.store.get_case(key(world, urgent))
+    later_record = world.store.get_case(key(world, later))
+    assert urgent_record is not None
+    assert later_record is not None
+    assert urgent_record.state is CaseState.queued_for_human
+    assert "escalated" in [e.event for e in world.store.audit_entries(case_id=urgent)]
+    assert later_record.state is CaseState.new
+
+
+def test_the_decider_takes_a_case_turned_urgent_before_the_rest_of_its_backlog(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by the SMOKE chaos run: the decider read 1,000 new cases at once and worked through
+    that list while cases that became new meanwhile (nearer deadlines) waited up to 130 s."""
+    backlog = [
+        world.seed(type="refund_only", reason="changed_mind", order_status="not_shipped",
+                   paid_amount=1000 + i, deadline_s=20 * 3600)
+        for i in range(40)
+    ]  # fmt: skip
+    urgent = _seed_case_for_a_person(world)
+    world.daemon.poll_shop(world.daemon.shops[("taobao", "taobao-shop")], full=True)
+    world.store.set_case_state(key(world, urgent), CaseState.waiting, reason="test")
+    order: list[str] = []
+    decide = world.daemon.decide_case
+
+    def watched(shop: Any, record: Any) -> Any:
+        order.append(record.case_id)
+        if len(order) == 1:  # a conflict sends the urgent case back to new meanwhile
+            world.store.set_case_state(key(world, urgent), CaseState.new, reason="test")
+        return decide(shop, record)
+
+    monkeypatch.setattr(world.daemon, "decide_case", watched)
+    world.daemon.decide_pending()
+
+    assert set(order) == {*backlog, urgent}
+    assert order.index(urgent) <= 26  # after the first read's 25 at most, not after all 40
