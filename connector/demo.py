@@ -171,14 +171,17 @@ def _awaiting_receipt(view: dict[str, Any]) -> bool:
     )
 
 
-def _seed_warehouse(mock: FakePlatform, warehouse: httpx.Client) -> None:
+def _seed_warehouse(
+    mock: FakePlatform, warehouse: httpx.Client, views: list[dict[str, Any]] | None = None
+) -> None:
     """Mirror the generated orders into the warehouse fake (its states and return receipts).
 
     One row per order: a JD order returned in several units has one service order per unit.
+    ``views`` mirrors only those cases (cases that arrive later must not reset earlier orders).
     """
     orders: dict[str, dict[str, Any]] = {}
     returns: dict[str, dict[str, Any]] = {}
-    for view in mock.case_views(None):
+    for view in mock.case_views(None) if views is None else views:
         state = view.get("warehouse_state")
         order = {"order_id": view["order_id"], "shop_id": view["shop_id"]}
         if state:

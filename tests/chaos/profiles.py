@@ -34,6 +34,21 @@ class ChaosProfile:
     page_size: int = 20
     max_wall_s: float = 480.0
     """Give up waiting for quiescence after this long (the run then fails)."""
+    arrival_s: float = 0.0
+    """Cases arrive in ``arrival_batches`` equal batches spread over this many seconds (deadlines
+    counted from each case's own creation); 0: every case exists at the start."""
+    arrival_batches: int = 1
+
+    def arrivals(self) -> list[tuple[float, int]]:
+        """(seconds after the start, how many cases) per batch; the first batch at 0."""
+        batches = max(self.arrival_batches, 1)
+        base, extra = divmod(self.cases, batches)
+        step = self.arrival_s / batches
+        return [(round(step * i, 3), base + (1 if i < extra else 0)) for i in range(batches)]
+
+    def last_deadline_bound_s(self) -> float:
+        """No case's deadline falls later than this after the start."""
+        return self.arrivals()[-1][0] + self.deadline_max_s
 
 
 PROFILES: dict[str, ChaosProfile] = {
@@ -57,16 +72,20 @@ PROFILES: dict[str, ChaosProfile] = {
         max_wall_s=240.0,
     ),
     "soak": ChaosProfile(
+        # Cases arrive as they do in a busy shop, about 17 a second for 20 minutes, each with
+        # 3-10 minutes to answer: durability over a long run, not a burst (docs/chaos.md).
         name="soak",
         cases=20_000,
         shops=100,
         kills=50,
         faults="F15",
-        deadline_min_s=600.0,
-        deadline_max_s=1_800.0,
+        deadline_min_s=180.0,
+        deadline_max_s=600.0,
         reconcile_s=300.0,
         intake_workers=64,
         quota_per_s=400.0,
         max_wall_s=2_700.0,
+        arrival_s=1_200.0,
+        arrival_batches=120,
     ),
 }

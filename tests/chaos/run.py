@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -134,11 +135,14 @@ def run_chaos(
         fakes = start_fakes(stack, profile)
         # Dropped connections are the point here; uvicorn would log each one as an error.
         logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
-        initial = seed_cases(fakes, profile, seed)
+        arrivals = profile.arrivals()
+        initial = seed_cases(fakes, profile, seed, count=arrivals[0][1])
         started = time.monotonic()
         start_at = fakes.taobao.now()
         deadlines = [datetime.fromisoformat(v["deadline_at"]) for v in initial if v["deadline_at"]]
         last_deadline_s = max((d - start_at).total_seconds() for d in deadlines)
+        if len(arrivals) > 1:
+            last_deadline_s = max(last_deadline_s, profile.last_deadline_bound_s())
         timeline = plan_timeline(profile, seed, last_deadline_s)
         config = write_config(directory, fakes, profile)
         httpx.post(
@@ -168,12 +172,24 @@ def run_chaos(
         stack.callback(daemon.stop)
         daemon.start()
         progress.say(
-            f"{len(initial)} cases over {profile.shops} shops, last deadline in "
-            f"{last_deadline_s:.0f} s; kills at {[round(k) for k in timeline.kills]} s; "
-            f"outages {timeline.outages}"
+            f"{profile.cases} cases over {profile.shops} shops ({len(arrivals)} batch(es) over "
+            f"{profile.arrival_s:.0f} s), last deadline in {last_deadline_s:.0f} s; "
+            f"kills at {[round(k) for k in timeline.kills]} s; outages {timeline.outages}"
         )
+
+        def arrive(batch: int, count: int) -> None:
+            initial.extend(seed_cases(fakes, profile, seed, batch=batch, count=count))
+
         profile_view, quiescent, kill_times = _drive(
-            profile, fakes, daemon, timeline, state_dir, len(initial), started, progress
+            profile,
+            fakes,
+            daemon,
+            timeline,
+            state_dir,
+            started,
+            progress,
+            later=[(at, batch, count) for batch, (at, count) in enumerate(arrivals)][1:],
+            arrive=arrive,
         )
         daemon_exit = daemon.stop()
         wall_s = time.monotonic() - started
@@ -249,11 +265,16 @@ def _drive(
     daemon: DaemonProcess,
     timeline: Timeline,
     state_dir: Path,
-    cases: int,
     started: float,
     progress: Progress,
+    *,
+    later: list[tuple[float, int, int]],
+    arrive: Callable[[int, int], None],
 ) -> tuple[dict[str, Any], bool, list[float]]:
-    """Kill and restart on schedule, switch faults off, wait for quiescence."""
+    """Kill and restart on schedule, let later batches of cases arrive, switch faults off, wait
+    for quiescence."""
+    cases = profile.cases
+    pending_arrivals = list(later)
     pending_kills = list(timeline.kills)
     kill_times: list[float] = []
     profile_view: dict[str, Any] = {}
@@ -266,6 +287,9 @@ def _drive(
         if code is not None:
             progress.say(f"the daemon exited on its own ({code}); restarting")
             daemon.start()
+        while pending_arrivals and now >= pending_arrivals[0][0]:
+            _, batch, count = pending_arrivals.pop(0)
+            arrive(batch, count)
         if pending_kills and now >= pending_kills[0]:
             pending_kills.pop(0)
             daemon.kill()
@@ -278,7 +302,7 @@ def _drive(
                 f"faults off; injected {profile_view.get('injected')}, "
                 f"warehouse {profile_view['warehouse'].get('injected')}"
             )
-        if profile_view and now >= quiet_after and not pending_kills:
+        if profile_view and now >= quiet_after and not pending_kills and not pending_arrivals:
             done, summary = settled(state_dir, cases)
             if done and _reachable(fakes.taobao_url):
                 progress.say(f"quiescent: {summary}")

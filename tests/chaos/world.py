@@ -62,22 +62,32 @@ def start_fakes(stack: ExitStack, profile: ChaosProfile) -> Fakes:
     return Fakes(taobao, config, warehouse, taobao_url, warehouse_url)
 
 
-def seed_cases(fakes: Fakes, profile: ChaosProfile, seed: int) -> list[dict[str, Any]]:
-    """The generated mix, its deadlines 2-5 minutes away, mirrored into the warehouse."""
-    fakes.taobao.add_scenario(
+def seed_cases(
+    fakes: Fakes, profile: ChaosProfile, seed: int, *, batch: int = 0, count: int | None = None
+) -> list[dict[str, Any]]:
+    """One batch of the generated mix (deadlines from now), mirrored into the warehouse.
+
+    Batch 0 with the whole count is the run's seed itself (every profile but the soak);
+    later batches draw from their own seed and start on the next shops in turn.
+    """
+    shops = shop_ids(profile.shops)
+    count = profile.cases if count is None else count
+    offset = (batch * count) % len(shops)
+    made = fakes.taobao.add_scenario(
         {
-            "seed": seed,
-            "count": profile.cases,
-            "shops": shop_ids(profile.shops),
+            "seed": seed if batch == 0 else seed * 1_000 + batch,
+            "count": count,
+            "shops": shops[offset:] + shops[:offset],
             "deadline_min_s": profile.deadline_min_s,
             "deadline_max_s": profile.deadline_max_s,
         }
     )
+    with fakes.taobao.lock:
+        views = [fakes.taobao.case_view(case_id) for case_id in made["case_ids"]]
     headers = {API_KEY_HEADER: WAREHOUSE_KEY}
     with httpx.Client(base_url=fakes.warehouse_url, headers=headers, timeout=30) as client:
-        _seed_warehouse(fakes.taobao, client)
-    with fakes.taobao.lock:
-        return fakes.taobao.case_views(None)
+        _seed_warehouse(fakes.taobao, client, views)
+    return views
 
 
 def write_config(directory: Path, fakes: Fakes, profile: ChaosProfile) -> Path:
