@@ -96,12 +96,12 @@ def render_record(case: RefundCase, kinds: list[str]) -> bytes:
     for row, text in enumerate(lines):
         draw.text((16, 12 + row * line_height), text, fill=0, font=font)
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")
     data = out.getvalue()
     if len(data) > PROOF_MAX_BYTES:  # pragma: no cover - a few KB in practice
         image = image.resize((width // 2, image.height // 2))
         out = io.BytesIO()
-        image.save(out, format="PNG", optimize=True)
+        image.save(out, format="PNG")
         data = out.getvalue()
     return data
 
@@ -119,7 +119,7 @@ def render_note(lines: list[str]) -> bytes:
     for row, text in enumerate(wrapped):
         draw.text((16, 12 + row * line_height), text, fill=0, font=font)
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")
     return out.getvalue()
 
 

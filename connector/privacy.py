@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -57,8 +58,14 @@ def key_words(key: str) -> list[str]:
     return [w.lower() for w in _WORD_BOUNDARY.split(key) if w]
 
 
+@lru_cache(maxsize=4096)
 def is_private_key(key: str) -> bool:
-    """True when a key names buyer personal data or a secret."""
+    """True when a key names buyer personal data or a secret.
+
+    Cached (bounded: a hostile payload may bring any keys): the keys seen are few, and every
+    audit entry and stored payload asks about each of its keys (a tenth of a decision's CPU
+    before; found by profiling the decider).
+    """
     words = key_words(key)
     if not words:
         return False
