@@ -96,6 +96,8 @@ RELAY_LOOKAHEAD = 64
 
 DECIDE_BATCH = 25
 """New cases the decider reads at a time: small, so a case that turned urgent is read soon."""
+DECIDE_LONGEST_WAITING = 5
+"""Of each read, how many are the longest-waiting new cases rather than the nearest deadlines."""
 
 FULL_HISTORY = timedelta(days=90)
 """How far back a full reconciliation lists (platform list APIs keep about 90 days)."""
@@ -433,17 +435,21 @@ class Daemon:
         Read a few at a time, not one long list: a case that becomes new while the decider
         works through a backlog (a conflict near its deadline, a buyer's change) is taken next,
         not after the hundreds read before it (found by the SMOKE chaos run: cases waited in
-        ``new`` for up to 130 s while the backlog of a 2,000-case start was decided).
+        ``new`` for up to 130 s while the backlog of a 2,000-case start was decided). A few of
+        each read are the longest waiting, so a case with a far deadline is never starved by a
+        steady stream of nearer ones.
         """
         counts = StepCounts()
         skipped: set[CaseKey] = set()  # busy or unknown shop: still new, not read again
         tried = 0
         while tried < limit:
-            batch = [
-                r
-                for r in self.store.cases_in_state(CaseState.new, limit=DECIDE_BATCH + len(skipped))
-                if r.key not in skipped
-            ]
+            nearest = self.store.cases_in_state(
+                CaseState.new, limit=DECIDE_BATCH - DECIDE_LONGEST_WAITING + len(skipped)
+            )
+            oldest = self.store.cases_in_state(
+                CaseState.new, limit=DECIDE_LONGEST_WAITING + len(skipped), longest_waiting=True
+            )
+            batch = list({r.key: r for r in [*oldest, *nearest] if r.key not in skipped}.values())
             if not batch:
                 break
             for record in batch[: limit - tried]:

@@ -311,7 +311,11 @@ class Store(Protocol):
 
     def cases_due_for_review(self, now: datetime, limit: int = 500) -> list[CaseRecord]: ...
 
-    def cases_in_state(self, state: CaseState, limit: int = 500) -> list[CaseRecord]: ...
+    def cases_in_state(
+        self, state: CaseState, limit: int = 500, *, longest_waiting: bool = False
+    ) -> list[CaseRecord]:
+        """Nearest deadline first (no deadline last); ``longest_waiting``: oldest change first."""
+        ...
 
     def new_cases_due_by(self, deadline_by: datetime, limit: int = 500) -> list[CaseRecord]:
         """Cases waiting for a decision (``new``) whose deadline is at or before ``deadline_by``."""

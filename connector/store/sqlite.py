@@ -705,10 +705,16 @@ class SqliteStore:
         )
         return [_case_record(r) for r in rows]
 
-    def cases_in_state(self, state: CaseState, limit: int = 500) -> list[CaseRecord]:
+    def cases_in_state(
+        self, state: CaseState, limit: int = 500, *, longest_waiting: bool = False
+    ) -> list[CaseRecord]:
+        order = (
+            "changed_at, deadline_at"
+            if longest_waiting
+            else "deadline_at IS NULL, deadline_at, changed_at"
+        )
         rows = self._rows(
-            "SELECT * FROM cases WHERE state = ? "
-            "ORDER BY deadline_at IS NULL, deadline_at, changed_at LIMIT ?",
+            f"SELECT * FROM cases WHERE state = ? ORDER BY {order} LIMIT ?",  # noqa: S608
             (str(state), limit),
         )
         return [_case_record(r) for r in rows]
