@@ -98,6 +98,11 @@ DECIDE_BATCH = 25
 """New cases the decider reads at a time: small, so a case that turned urgent is read soon."""
 DECIDE_LONGEST_WAITING = 5
 """Of each read, how many are the longest-waiting new cases rather than the nearest deadlines."""
+DECIDERS = 4
+"""Threads deciding new cases at once. One was not enough: with a hundred poll, intake and relay
+threads sharing the interpreter, a single decider got too small a share of it and fell behind
+at ~15 decisions a second (found by the soak chaos run); the case lock keeps each case to one
+decider, as it already did between the decider and the sweeper."""
 
 FULL_HISTORY = timedelta(days=90)
 """How far back a full reconciliation lists (platform list APIs keep about 90 days)."""
@@ -174,6 +179,7 @@ class Daemon:
         self._intake_pool = ThreadPoolExecutor(
             max_workers=settings.intake_concurrency, thread_name_prefix="intake"
         )
+        self._decide_pool = ThreadPoolExecutor(max_workers=DECIDERS, thread_name_prefix="decide")
         self._shop_slots = {
             key: threading.BoundedSemaphore(settings.per_shop_concurrency) for key in self.shops
         }
@@ -189,6 +195,7 @@ class Daemon:
 
     def close(self) -> None:
         self._intake_pool.shutdown(wait=True, cancel_futures=True)
+        self._decide_pool.shutdown(wait=True, cancel_futures=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
         for shop in self.shops.values():
             shop.close()
@@ -452,18 +459,24 @@ class Daemon:
             batch = list({r.key: r for r in [*oldest, *nearest] if r.key not in skipped}.values())
             if not batch:
                 break
+            jobs: list[tuple[CaseRecord, Future[Decision | None]]] = []
             for record in batch[: limit - tried]:
                 tried += 1
                 shop = self.shops.get((record.platform, record.shop_id))
                 if shop is None:
                     skipped.add(record.key)
                     continue
-                self.sweeper_first.wait_turn()
-                if self.decide_case(shop, record) is None:
+                jobs.append((record, self._decide_pool.submit(self._decide_in_turn, shop, record)))
+            for record, job in jobs:
+                if job.result() is None:
                     skipped.add(record.key)
                 else:
                     counts.decided += 1
         return counts
+
+    def _decide_in_turn(self, shop: ShopRuntime, record: CaseRecord) -> Decision | None:
+        self.sweeper_first.wait_turn()
+        return self.decide_case(shop, record)
 
     def decide_case(self, shop: ShopRuntime, record: CaseRecord) -> Decision | None:
         """Decide one case and write decision, effects, state and audit in one transaction.
