@@ -694,7 +694,9 @@ class Daemon:
         free = min(limit, self.settings.relay_concurrency - busy)
         if free <= 0:
             return 0
-        due = self.store.due_effects(self.clock.now(), limit=free + busy + RELAY_LOOKAHEAD)
+        # A freed sender's refill (free = 1) reads a few rows, not the whole look-ahead.
+        lookahead = min(RELAY_LOOKAHEAD, 8 * free)
+        due = self.store.due_effects(self.clock.now(), limit=free + busy + lookahead)
         handed = 0
         for effect in due:
             if handed >= free:
