@@ -31,6 +31,7 @@ from dataclasses import dataclass
 __all__ = [
     "ActionForbiddenError",
     "AdapterError",
+    "AmountError",
     "CaseValidationError",
     "ConfigError",
     "ConflictError",
@@ -85,6 +86,10 @@ class PolicyError(ConnectorError):
         self.problems = list(problems)
         listing = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"policy {file} is not valid:\n{listing}")
+
+
+class AmountError(ConnectorError, ValueError):
+    """A typed amount is not yuan with at most two decimals; the form names what was typed."""
 
 
 class StoreError(ConnectorError):
