@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from connector.adapter import EFFECT_CAPABILITY, Capability, CasePage, SyncWindow
+from connector.casechange import TARGET_STATUSES
 from connector.crashpoints import crash_point
 from connector.effects import (
     MONEY_EFFECTS,
@@ -106,17 +107,6 @@ decider, as it already did between the decider and the sweeper."""
 
 FULL_HISTORY = timedelta(days=90)
 """How far back a full reconciliation lists (platform list APIs keep about 90 days)."""
-
-# Where each platform effect leaves the case: seeing this state on a re-read means it landed.
-TARGET_STATUSES: dict[EffectKind, frozenset[CaseStatus]] = {
-    EffectKind.agree_refund: frozenset({CaseStatus.refunded}),
-    EffectKind.confirm_return_and_refund: frozenset({CaseStatus.refunded}),
-    EffectKind.agree_return: frozenset(
-        {CaseStatus.awaiting_buyer_return, CaseStatus.awaiting_seller_receipt, CaseStatus.refunded}
-    ),
-    EffectKind.refuse_refund: frozenset({CaseStatus.refused, CaseStatus.in_dispute}),
-}
-
 
 _Fetched = tuple[RefundCase, Any] | QuarantinedCase | None
 """One fetched case with its raw listing, a case to quarantine, or None (gone meanwhile)."""

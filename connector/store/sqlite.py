@@ -34,6 +34,14 @@ from connector.audit import (
     clean_details,
     entry_body,
 )
+from connector.casechange import (
+    PreviousVersion,
+    classify_change,
+    ended_reason,
+    ends_sellers_part,
+    outlived_effects,
+    state_on_arrival,
+)
 from connector.clock import Clock, SystemClock, to_utc
 from connector.effects import (
     NOTICE_EFFECTS,
@@ -473,7 +481,7 @@ class SqliteStore:
             old = self._case_row(case.key)
             if old is None:
                 guard = _ts_opt(guard_at) or _default_guard(case.deadline_at)
-                state = CaseState.done if case.status in TERMINAL_STATUSES else CaseState.new
+                state = state_on_arrival(case.status)
                 self._write(
                     "INSERT INTO cases (platform, shop_id, case_id, order_id, version, status, "
                     "state, deadline_at, guard_at, facts_hash, case_json, raw_json, buyer_id, "
@@ -516,7 +524,13 @@ class SqliteStore:
                 return CaseChange(kind=ChangeKind.new, record=self._require_case(case.key))
             old_updated = old["platform_updated_at"]
             new_updated = _ts_opt(case.updated_at)
-            if old_updated and new_updated and new_updated < old_updated:
+            kind = classify_change(
+                PreviousVersion(old["version"], _dt(old_updated), old["facts_hash"]),
+                version=case.version,
+                updated_at=_dt(new_updated),
+                facts_hash=digest,
+            )
+            if kind is ChangeKind.stale:
                 self._write(
                     "UPDATE cases SET last_seen_at = ? WHERE platform = ? AND shop_id = ? "
                     "AND case_id = ?",
@@ -527,12 +541,7 @@ class SqliteStore:
                     record=self._require_case(case.key),
                     previous_version=old["version"],
                 )
-            if old["facts_hash"] == digest:
-                kind = (
-                    ChangeKind.unchanged
-                    if old["version"] == case.version and old_updated == new_updated
-                    else ChangeKind.version_only
-                )
+            if kind in (ChangeKind.unchanged, ChangeKind.version_only):
                 self._write(
                     "UPDATE cases SET version = ?, platform_updated_at = ?, case_json = ?, "
                     "raw_json = COALESCE(?, raw_json), last_seen_at = ? "
@@ -567,7 +576,7 @@ class SqliteStore:
                 guard = _ts_opt(guard_at) or _default_guard(case.deadline_at)
             else:
                 guard = old["guard_at"]
-            state = CaseState.done if case.status in TERMINAL_STATUSES else CaseState.new
+            state = state_on_arrival(case.status)
             self._write(
                 "UPDATE cases SET order_id = ?, version = ?, status = ?, state = ?, "
                 "deadline_at = ?, guard_at = ?, facts_hash = ?, case_json = ?, "
@@ -606,6 +615,7 @@ class SqliteStore:
                     "state": state,
                 },
             )
+            self._supersede_outlived(case.key)
             return CaseChange(
                 kind=ChangeKind.facts_changed,
                 record=self._require_case(case.key),
@@ -891,6 +901,9 @@ class SqliteStore:
                     record = self.get_effect_by_key(key)
                     assert record is not None
                     created.append(record)
+            # Decided on a version that a later one, stored meanwhile, ended: born superseded.
+            if created and self._supersede_outlived(created[0].case_key):
+                created = [self._require_effect(e.id) for e in created]
         return created
 
     def _decision(self, decision_id: int) -> DecisionRecord:
@@ -919,6 +932,13 @@ class SqliteStore:
     def get_effect(self, effect_id: int) -> EffectRecord | None:
         row = self._one("SELECT * FROM effects WHERE id = ?", (effect_id,))
         return None if row is None else _effect_record(row)
+
+    def _require_effect(self, effect_id: int) -> EffectRecord:
+        effect = self.get_effect(effect_id)
+        if effect is None:
+            msg = f"no effect {effect_id}"
+            raise StoreError(msg)
+        return effect
 
     def get_effect_by_key(self, effect_key: str) -> EffectRecord | None:
         row = self._one("SELECT * FROM effects WHERE effect_key = ?", (effect_key,))
@@ -1148,6 +1168,11 @@ class SqliteStore:
                 error=error,
                 next_attempt_at=ts(next_attempt_at),
             )
+            # It was in flight when a version ending the seller's part was stored: not again.
+            if self._supersede_outlived(after.case_key):
+                latest = self.get_effect(effect_id)
+                assert latest is not None
+                return latest
             return after
 
     def mark_effect_failed(
@@ -1184,6 +1209,36 @@ class SqliteStore:
                     _, after = self._move_effect(effect.id, EffectStatus.superseded)
                     self._effect_audit(AuditEvent.effect_superseded, after, reason=reason)
                     changed.append(after)
+        return changed
+
+    def _supersede_outlived(self, key: CaseKey) -> list[EffectRecord]:
+        """The stored version ended the seller's part (casebook rule 1): supersede the writes of
+        earlier decisions it left with nothing to do, audited with the version that ended them.
+
+        The rule is ``connector.casechange.outlived_effects``; the caller holds the unit of work
+        that stored the version or moved the effect (guarded by
+        ``tests/integration/test_case_ended_at_platform.py``)."""
+        row = self._one(
+            "SELECT status, version FROM cases WHERE platform = ? AND shop_id = ? AND case_id = ?",
+            key,
+        )
+        if row is None:
+            return []
+        status, version = CaseStatus(row["status"]), row["version"]
+        if not ends_sellers_part(status):
+            return []
+        changed: list[EffectRecord] = []
+        for effect in outlived_effects(status, version, self.effects_of_case(key)):
+            _, after = self._move_effect(effect.id, EffectStatus.superseded)
+            self._effect_audit(
+                AuditEvent.effect_superseded,
+                after,
+                reason=ended_reason(status, version),
+                ended_by_version=version,
+                ended_by_status=status,
+                previous_status=effect.status,
+            )
+            changed.append(after)
         return changed
 
     def mark_effect_superseded(
@@ -1280,6 +1335,8 @@ class SqliteStore:
                     error="in flight when the connector stopped",
                 )
                 recovered.append(after)
+            for key in dict.fromkeys(effect.case_key for effect in recovered):
+                self._supersede_outlived(key)
         return recovered
 
     # shops and cursors -----------------------------------------------------------------------
