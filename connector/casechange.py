@@ -4,7 +4,7 @@ Pure rules, no I/O: every ``Store`` backend (SQLite today, PostgreSQL later) cal
 the unit of work that stores the version, so the domain rule lives here once.
 
 - ``classify_change``: is the read new, stale, the same, or only a version move?
-  (guarded by ``tests/store/test_store_cases.py``)
+  (guarded by ``tests/unit/test_casechange.py``)
 - ``state_on_arrival``: a version that arrives refunded or closed settles the case.
 - ``outlived_effects``: the writes that a version ending the seller's part leaves with nothing
   to do (casebook rule 1); the store supersedes them in the same unit of work, whether or not the
