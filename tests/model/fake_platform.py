@@ -9,6 +9,7 @@ dedupes by request id. Each ``submit`` takes the next scripted outcome.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -89,6 +90,8 @@ class FakePlatform:
     ledger: list[Applied] = field(default_factory=list)
     keys_applied: set[str] = field(default_factory=set)
     script: list[Outcome] = field(default_factory=list)
+    on_send: Callable[[EffectRequest], None] | None = None
+    """Called as each write arrives, before it is answered: the model checks the store then."""
 
     def add(self, template: dict[str, Any], case_id: str, now: datetime) -> None:
         case = {
@@ -127,6 +130,8 @@ class FakePlatform:
         held.case["updated_at"] = held.case["updated_at"].isoformat()
 
     def submit(self, effect: EffectRequest) -> SubmitResult:
+        if self.on_send is not None:
+            self.on_send(effect)
         outcome = self.script.pop(0) if self.script else Outcome.applied
         if outcome is Outcome.crash_before:
             raise Crash

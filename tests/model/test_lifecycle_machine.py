@@ -5,7 +5,8 @@ edits and cancellations, polls, decisions, relay rounds with scripted outcomes (
 response, conflict, retryable, permanent, a crash before or after the platform applied the
 write), restarts, and clock jumps past guard times. After every step: no write applied twice at
 one (case, version, kind), never both an agreement and a refusal at one version, nothing
-refunded above what was paid, no effect left in flight, and the audit chain verifies.
+refunded above what was paid, no effect left in flight, no effect ever sent for a case whose
+latest stored version is closed, and the audit chain verifies.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from connector.audit import verify_chain
 from connector.clock import FakeClock
 from connector.daemon.core import Daemon
 from connector.daemon.runtime import ShopRuntime
-from connector.effects import EffectKind, EffectStatus
+from connector.effects import EffectKind, EffectRequest, EffectStatus
+from connector.models import CaseStatus
 from connector.policy import load_default_policy
 from connector.ratelimit import QuotaGate
 from connector.settings import DaemonSettings, ShopSettings
@@ -67,6 +69,8 @@ class Lifecycle(RuleBasedStateMachine):
         self.restarts = 0
         self.store: Store = open_store(self.dir / "state", clock=self.clock)
         self.daemon = self._daemon()
+        self.sent_while_closed: list[tuple[str, str, str | None, str | None]] = []
+        self.fake.on_send = self._note_send_for_closed_case
 
     def _daemon(self) -> Daemon:
         http = httpx.Client()
@@ -134,6 +138,33 @@ class Lifecycle(RuleBasedStateMachine):
         if self.fake.cases[case_id].case["status"] == "awaiting_seller":
             self.fake.buyer_cancels(case_id, self.clock.now())
 
+    def _waiting_to_be_written(self) -> list[str]:
+        """Open cases at the platform with a write of the connector not yet done."""
+        return sorted(
+            case_id
+            for case_id, held in self.fake.cases.items()
+            if held.case["status"] == "awaiting_seller"
+            and any(
+                e.status in (EffectStatus.pending, EffectStatus.unknown)
+                and e.kind is not EffectKind.notify_webhook
+                for e in self.store.effects_of_case((PLATFORM, SHOP, case_id))
+            )
+        )
+
+    @precondition(lambda self: bool(self.fake.cases))
+    @rule(data=st.data())
+    def buyer_cancels_while_a_write_waits(self, data: st.DataObject) -> None:
+        """Issue 22's sequence: a decided write waits (for the relay, or for its retry), the
+        buyer cancels and the next poll stores the closed version; whatever the connector does
+        next, the write must not go out. (A send between the cancel and the poll is the plain
+        ``buyer_cancels`` rule's: the platform answers it with a conflict.)"""
+        self.decide()
+        waiting = self._waiting_to_be_written()
+        if waiting:
+            case_id = data.draw(st.sampled_from(waiting))
+            self.fake.buyer_cancels(case_id, self.clock.now())
+            self.poll(full=False)
+
     @rule(hours=st.sampled_from([0.25, 1, 6, 20, 30]))
     def time_passes(self, hours: float) -> None:
         self.clock.advance(timedelta(hours=hours))
@@ -184,7 +215,24 @@ class Lifecycle(RuleBasedStateMachine):
         self.store.recover_in_flight()
         self.daemon = self._daemon()
 
+    def _note_send_for_closed_case(self, effect: EffectRequest) -> None:
+        """As a write reaches the platform: is the case's latest stored version closed?"""
+        record = self.store.get_case((effect.platform, effect.shop_id, effect.case_id))
+        if record is not None and record.status is CaseStatus.closed:
+            self.sent_while_closed.append(
+                (effect.case_id, str(effect.kind), effect.version, record.version)
+            )
+
     # ---- what must always hold ----------------------------------------------------------------
+
+    @invariant()
+    def nothing_sent_for_a_closed_case(self) -> None:
+        """Casebook rule 1: once a closed version is stored, no effect of the case goes out
+        (issue 22: a write waiting for its retry was sent after the buyer cancelled)."""
+        assert not self.sent_while_closed, (
+            f"sent for a case stored closed (case, kind, decided on, stored): "
+            f"{self.sent_while_closed}"
+        )
 
     @invariant()
     def no_write_applied_twice(self) -> None:
