@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "connector.cli.ops_cmd",
     "connector.cli.queue_cmd",
     "connector.cli.users_cmd",
+    "connector.cli.state_cmd",
 )
 
 
@@ -36,5 +37,18 @@ def _register_all() -> None:
 _register_all()
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """The console script. A bad state dir, config or database ends in one line naming it and
+    a non-zero exit, never a traceback (issue 14; tests/ops/test_bad_inputs.py): commands catch
+    what they expect, and this catches what slipped past them."""
+    import sqlite3
+    import sys
+
+    from connector.errors import ConnectorError
+
+    try:
+        app(args=argv)
+    except (ConnectorError, OSError, sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        typer.echo(f"error: {text}", err=True)
+        sys.exit(2)
