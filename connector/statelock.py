@@ -106,7 +106,15 @@ class StateLock:
             return {}
         return {TOKEN_ENV: self.holder.token, FD_ENV: str(self._fd)}
 
+    def detach(self) -> None:
+        """Close this process's descriptor only: workers sharing it keep the state owned (the
+        lock ends when the last of them exits). ``release()`` instead ends it for all."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
     def release(self) -> None:
+        """Give the state up (for every process sharing this lock) and close the descriptor."""
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
@@ -210,5 +218,5 @@ def verify_held_for_child(state_dir: Path, env: Mapping[str, str] | None = None)
         raise StoreError(msg)
     if not token or not secrets.compare_digest(token, holder.token):
         msg = f"state dir {state_dir} is held by {holder.describe()}, not by this worker's parent"
-        raise StateLockedError(state_dir, holder)
+        raise StoreError(msg)
     return holder
