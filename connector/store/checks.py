@@ -172,8 +172,7 @@ def check_audit_tail(conn: sqlite3.Connection, path: Path, count: int = TAIL_ENT
     last = entries[-1]
     if head is None or int(head[0]) != last.seq or str(head[1]) != last.hash:
         msg = (
-            f"{path}: the audit head does not match the last entry (seq {last.seq}); "
-            f"{RESTORE_HINT}"
+            f"{path}: the audit head does not match the last entry (seq {last.seq}); {RESTORE_HINT}"
         )
         raise DamagedDatabaseError(msg)
 
