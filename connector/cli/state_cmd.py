@@ -33,7 +33,7 @@ def check(state_dir: StateDirOption = None) -> None:
     """
     from connector.startup import unclean_reason
     from connector.statelock import current_holder
-    from connector.store.checks import RESTORE_HINT, full_check
+    from connector.store.checks import full_check
 
     folder = resolve_state_dir(state_dir)
     path = db_path(folder)
@@ -58,8 +58,14 @@ def check(state_dir: StateDirOption = None) -> None:
         typer.echo("fit to serve")
         return
     for problem in report.problems:
-        typer.echo(f"problem: {problem}", err=True)
-    typer.echo(f"NOT fit to serve; {RESTORE_HINT.split('; ', 1)[-1]}", err=True)
+        typer.echo(f"problem: {problem}")
+    first = report.problems[0].split("; run `refund-connector check`")[0]
+    more = f" (and {len(report.problems) - 1} more above)" if len(report.problems) > 1 else ""
+    typer.echo(
+        f"error: NOT fit to serve: {first}{more}; to go back to a backup: "
+        "`refund-connector restore BACKUP` (docs/operating.md, Restoring a backup)",
+        err=True,
+    )
     raise typer.Exit(1)
 
 
