@@ -50,31 +50,14 @@ def queue_case(store: Store, deadline_in: timedelta, **overrides: Any) -> CaseRe
     change = store.upsert_case(case)
     key = change.record.key
     trace = [
-        {
-            "kind": "rule",
-            "rule_id": "4-delivered",
-            "position": 4,
-            "description": "signed but buyer says not received",
-            "description_zh": "已签收但买家称未收到",
-        },
-        {
-            "kind": "condition",
-            "rule_id": "4-delivered",
-            "field": "logistics.status",
-            "op": "eq",
-            "expected": "delivered",
-            "actual": "delivered",
-            "passed": True,
-        },
+        {"kind": "rule", "rule_id": "4-delivered", "position": 4,
+         "description": "signed but buyer says not received",
+         "description_zh": "已签收但买家称未收到"},
+        {"kind": "condition", "rule_id": "4-delivered", "field": "logistics.status", "op": "eq",
+         "expected": "delivered", "actual": "delivered", "passed": True},
     ]
-    store.record_decision(
-        key,
-        decided_version=case.version,
-        policy_version="p1",
-        rule_id="4-delivered",
-        action="human",
-        trace=trace,
-    )
+    store.record_decision(key, decided_version=case.version, policy_version="p1",
+                          rule_id="4-delivered", action="human", trace=trace)
     return store.set_case_state(key, CaseState.queued_for_human, reason="policy")
 
 

@@ -26,14 +26,8 @@ pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 HOUR = timedelta(hours=1)
 PNG = (
@@ -70,7 +64,9 @@ def console(world: World) -> Iterator[str]:
 @pytest.fixture
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=ARGS, headless=True
+        )
         try:
             yield launched
         finally:
@@ -80,12 +76,8 @@ def browser() -> Iterator[Any]:
 def _queued(world: World, hours: int) -> str:
     now = world.clock.now()
     return world.seed(
-        type="refund_only",
-        reason="not_received",
-        order_status="shipped",
-        paid_amount=8800,
-        shipped_at=(now - 72 * HOUR).isoformat(),
-        logistics_status="delivered",
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
+        shipped_at=(now - 72 * HOUR).isoformat(), logistics_status="delivered",
         deadline_s=hours * 3600,
     )
 

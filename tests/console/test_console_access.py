@@ -48,17 +48,15 @@ def test_login_form_without_its_csrf_token_is_refused(client: TestClient, store:
     assert "rc_session" not in client.cookies
 
 
-def test_login_is_audited_and_the_next_page_is_only_local(client: TestClient, store: Store) -> None:
+def test_login_is_audited_and_the_next_page_is_only_local(
+    client: TestClient, store: Store
+) -> None:
     add_user(store, "ann", "reviewer")
     form = client.get("/login")
     response = client.post(
         "/login",
-        data={
-            "account": "ann",
-            "password": PASSWORD,
-            "csrf": csrf_of(form.text),
-            "next": "//evil.example/",
-        },
+        data={"account": "ann", "password": PASSWORD, "csrf": csrf_of(form.text),
+              "next": "//evil.example/"},
         follow_redirects=False,
     )
     assert response.headers["location"] == "/queue"
@@ -113,9 +111,7 @@ def test_an_admin_adds_an_account_and_it_is_audited_with_who_did_it(
     assert "bobs-long-pass" not in user.password_hash
     added = [e for e in store.audit_entries() if e.event == "console_user_added"][-1]
     assert (added.actor, added.details["via"], added.details["account"]) == (
-        "human:root",
-        "console",
-        "bob",
+        "human:root", "console", "bob",
     )
 
 

@@ -90,12 +90,8 @@ def test_a_reviewer_rejects_with_evidence_through_the_outbox(
     csrf = login(client, "ann")
     response = client.post(
         "/cases/taobao/s1/R1/decide",
-        data={
-            "csrf": csrf,
-            "action": "reject",
-            "reason": "物流显示本人已签收",
-            "seen_version": "v1",
-        },
+        data={"csrf": csrf, "action": "reject", "reason": "物流显示本人已签收",
+              "seen_version": "v1"},
         files={"evidence": ("proof.png", PNG, "image/png")},
     )
     assert response.status_code == 200
@@ -116,12 +112,8 @@ def test_a_decision_on_a_case_changed_meanwhile_is_refused_with_the_new_state(
     csrf = login(client, "ann")
     clock.advance(timedelta(minutes=3))
     store.upsert_case(
-        make_case(
-            version="v2",
-            refund_amount=3000,
-            deadline_at=(START + timedelta(hours=5)),
-            updated_at="2026-11-12T10:03:00+08:00",
-        )
+        make_case(version="v2", refund_amount=3000, deadline_at=(START + timedelta(hours=5)),
+                  updated_at="2026-11-12T10:03:00+08:00")
     )
     response = client.post(
         "/cases/taobao/s1/R1/decide",
@@ -143,23 +135,12 @@ def test_several_cases_decided_together_report_each_result(
     add_user(store, "ann", "reviewer")
     csrf = login(client, "ann")
     clock.advance(timedelta(minutes=1))
-    store.upsert_case(
-        make_case(
-            case_id="B",
-            order_id="OB",
-            version="v2",
-            refund_amount=100,
-            deadline_at=START + timedelta(hours=6),
-        )
-    )
+    store.upsert_case(make_case(case_id="B", order_id="OB", version="v2", refund_amount=100,
+                                deadline_at=START + timedelta(hours=6)))
     response = client.post(
         "/queue/decide",
-        data={
-            "csrf": csrf,
-            "action": "ask-buyer",
-            "reason": "请补充照片",
-            "case": ["taobao|s1|A|v1", "taobao|s1|B|v1"],
-        },
+        data={"csrf": csrf, "action": "ask-buyer", "reason": "请补充照片",
+              "case": ["taobao|s1|A|v1", "taobao|s1|B|v1"]},
     )
     results = dict(re.findall(r'<tr class="result (\w+)" data-case="(\w+)"', response.text))
     assert results == {"ok": "A", "changed": "B"}
@@ -276,14 +257,8 @@ def test_reason_report_per_sku_and_shop_with_chart_and_csv(
     for n, (sku, reason) in enumerate(
         [("MUG", "quality"), ("MUG", "quality"), ("MUG", "damaged"), ("CUP", "changed_mind")]
     ):
-        store.upsert_case(
-            make_case(
-                case_id=f"C{n}",
-                order_id=f"O{n}",
-                item={"sku": sku, "title": "杯子", "price": 5000},
-                reason=reason,
-            )
-        )
+        store.upsert_case(make_case(case_id=f"C{n}", order_id=f"O{n}", item={
+            "sku": sku, "title": "杯子", "price": 5000}, reason=reason))
     clock.advance(timedelta(days=9))
     store.upsert_case(make_case(case_id="OLD", order_id="O9", reason="quality"))
     add_user(store, "sup", "ops")
@@ -299,9 +274,9 @@ def test_reason_report_per_sku_and_shop_with_chart_and_csv(
     )
     rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
     assert [(r["sku"], r["reason"], r["cases"]) for r in rows] == [
-        ("MUG", "quality", "2"),
-        ("CUP", "changed_mind", "1"),
-        ("MUG", "damaged", "1"),
+        ("MUG", "quality", "2"), ("CUP", "changed_mind", "1"), ("MUG", "damaged", "1"),
     ]
     assert rows[0]["reason_label"] == "quality problem"
-    assert [e.actor for e in store.audit_entries() if e.event == "report_exported"] == ["human:sup"]
+    assert [e.actor for e in store.audit_entries() if e.event == "report_exported"] == [
+        "human:sup"
+    ]

@@ -15,8 +15,8 @@ def test_users_add_creates_the_first_admin_in_a_new_state_dir(tmp_path: Path) ->
     state = tmp_path / "state"
     runner = CliRunner()
     added = runner.invoke(
-        app,
-        ["users", "add", "root", "--role", "admin", "--password-stdin", "--state-dir", str(state)],
+        app, ["users", "add", "root", "--role", "admin", "--password-stdin", "--state-dir",
+              str(state)],
         input="a-long-admin-pass\n",
     )
     assert added.exit_code == 0, added.output
@@ -40,28 +40,24 @@ def test_users_add_prompts_twice_and_refuses_bad_input(tmp_path: Path) -> None:
     state = ["--state-dir", str(tmp_path / "state")]
     runner = CliRunner()
     prompted = runner.invoke(
-        app,
-        ["users", "add", "ann", "--role", "reviewer", *state],
+        app, ["users", "add", "ann", "--role", "reviewer", *state],
         input="reviewer-pass\nreviewer-pass\n",
     )
     assert prompted.exit_code == 0, prompted.output
     again = runner.invoke(
-        app,
-        ["users", "add", "ann", "--role", "ops", "--password-stdin", *state],
+        app, ["users", "add", "ann", "--role", "ops", "--password-stdin", *state],
         input="another-pass\n",
     )
     assert again.exit_code == 1
     assert "already exists" in again.output
     bad_name = runner.invoke(
-        app,
-        ["users", "add", "ann smith", "--role", "ops", "--password-stdin", *state],
+        app, ["users", "add", "ann smith", "--role", "ops", "--password-stdin", *state],
         input="another-pass\n",
     )
     assert bad_name.exit_code == 1
     assert "account name" in bad_name.output
     bad_role = runner.invoke(
-        app,
-        ["users", "add", "zed", "--role", "boss", "--password-stdin", *state],
+        app, ["users", "add", "zed", "--role", "boss", "--password-stdin", *state],
         input="another-pass\n",
     )
     assert bad_role.exit_code == 2

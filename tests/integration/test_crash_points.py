@@ -35,14 +35,8 @@ from mocks.warehouse import create_app as create_warehouse_app
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 KEY = "crash-warehouse-key"
-ONCE_EFFECTS = (
-    "agree_refund",
-    "confirm_return_and_refund",
-    "refuse_refund",
-    "agree_return",
-    "message_buyer",
-    "write_order_memo",
-)
+ONCE_EFFECTS = ("agree_refund", "confirm_return_and_refund", "refuse_refund", "agree_return",
+                "message_buyer", "write_order_memo")
 PREREQUISITE = {"relay.reread": "relay.sent"}
 """A point only reached after another crash (a re-read follows an unknown outcome)."""
 
@@ -81,49 +75,28 @@ def _ago(days: float) -> str:
 
 
 def life_pre_shipment(fakes: Fakes) -> tuple[str, dict[str, int]]:
-    case_id = fakes.control.seed(
-        [
-            {
-                "shop_id": "taobao-shop",
-                "type": "refund_only",
-                "reason": "changed_mind",
-                "order_status": "not_shipped",
-                "paid_amount": 29900,
-                "deadline_s": 20 * 3600,
-            }
-        ]
-    )[0]
+    case_id = fakes.control.seed([{
+        "shop_id": "taobao-shop", "type": "refund_only", "reason": "changed_mind",
+        "order_status": "not_shipped", "paid_amount": 29900, "deadline_s": 20 * 3600,
+    }])[0]
     order = fakes.control.case(case_id)["order_id"]
-    fakes.warehouse.post(
-        "/__mock/orders",
-        json={"orders": [{"order_id": order, "shop_id": "taobao-shop", "state": "not_printed"}]},
+    fakes.warehouse.post("/__mock/orders", json={"orders": [
+        {"order_id": order, "shop_id": "taobao-shop", "state": "not_printed"}]}
     ).raise_for_status()
     return case_id, {"agree_refund": 1, "write_order_memo": 1, "void_order": 1}
 
 
 def life_return_received(fakes: Fakes) -> tuple[str, dict[str, int]]:
-    case_id = fakes.control.seed(
-        [
-            {
-                "shop_id": "taobao-shop",
-                "type": "return_and_refund",
-                "reason": "quality",
-                "status": "awaiting_seller_receipt",
-                "order_status": "delivered",
-                "paid_amount": 15900,
-                "evidence": ["photo"],
-                "shipped_at": _ago(9),
-                "delivered_at": _ago(7),
-                "logistics_status": "delivered",
-                "return_logistics_status": "delivered",
-                "deadline_s": 5 * 24 * 3600,
-            }
-        ]
-    )[0]
+    case_id = fakes.control.seed([{
+        "shop_id": "taobao-shop", "type": "return_and_refund", "reason": "quality",
+        "status": "awaiting_seller_receipt", "order_status": "delivered", "paid_amount": 15900,
+        "evidence": ["photo"], "shipped_at": _ago(9), "delivered_at": _ago(7),
+        "logistics_status": "delivered", "return_logistics_status": "delivered",
+        "deadline_s": 5 * 24 * 3600,
+    }])[0]
     order = fakes.control.case(case_id)["order_id"]
-    fakes.warehouse.post(
-        "/__mock/orders",
-        json={"orders": [{"order_id": order, "shop_id": "taobao-shop", "state": "shipped"}]},
+    fakes.warehouse.post("/__mock/orders", json={"orders": [
+        {"order_id": order, "shop_id": "taobao-shop", "state": "shipped"}]}
     ).raise_for_status()
     fakes.warehouse.post(
         f"/__mock/returns/{order}", json={"resellable": True, "note": "unworn"}
@@ -132,21 +105,11 @@ def life_return_received(fakes: Fakes) -> tuple[str, dict[str, int]]:
 
 
 def life_refusal(fakes: Fakes) -> tuple[str, dict[str, int]]:
-    case_id = fakes.control.seed(
-        [
-            {
-                "shop_id": "tmall-shop",
-                "type": "refund_only",
-                "reason": "damaged",
-                "order_status": "delivered",
-                "paid_amount": 59900,
-                "shipped_at": _ago(4),
-                "delivered_at": _ago(2),
-                "logistics_status": "delivered",
-                "deadline_s": 63 * 60,
-            }
-        ]
-    )[0]
+    case_id = fakes.control.seed([{
+        "shop_id": "tmall-shop", "type": "refund_only", "reason": "damaged",
+        "order_status": "delivered", "paid_amount": 59900, "shipped_at": _ago(4),
+        "delivered_at": _ago(2), "logistics_status": "delivered", "deadline_s": 63 * 60,
+    }])[0]
     return case_id, {"refuse_refund": 1}
 
 
@@ -176,22 +139,14 @@ api_key = "{KEY}"
     return path
 
 
-def run_once(config: Path, state: Path, *, crash_at: str | None, offset: float, full: bool) -> int:
+def run_once(config: Path, state: Path, *, crash_at: str | None, offset: float,
+             full: bool) -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("REFUND_CONNECTOR_")}
     env["REFUND_CONNECTOR_CLOCK_OFFSET_S"] = str(offset)
     if crash_at:
         env["REFUND_CONNECTOR_CRASH_AT"] = crash_at
-    command = [
-        sys.executable,
-        "-m",
-        "connector",
-        "once",
-        "--config",
-        str(config),
-        "--state-dir",
-        str(state),
-        "--full" if full else "--no-full",
-    ]
+    command = [sys.executable, "-m", "connector", "once", "--config", str(config),
+               "--state-dir", str(state), "--full" if full else "--no-full"]
     done = subprocess.run(command, env=env, capture_output=True, timeout=120, check=False)
     if done.returncode not in (0, 137):
         msg = f"once exited {done.returncode}: {done.stderr.decode(errors='replace')[-2000:]}"
@@ -246,15 +201,15 @@ def live_once(fakes: Fakes, tmp: Path, life: str, point: str) -> bool:
         store.close()
     verify = subprocess.run(
         [sys.executable, "-m", "connector", "audit", "verify", "--state-dir", str(state)],
-        capture_output=True,
-        timeout=60,
-        check=False,
+        capture_output=True, timeout=60, check=False,
     )
     assert verify.returncode == 0, verify.stdout.decode() + verify.stderr.decode()
     return crashed
 
 
-def test_every_crash_point_in_three_lives_keeps_the_promises(fakes: Fakes, tmp_path: Path) -> None:
+def test_every_crash_point_in_three_lives_keeps_the_promises(
+    fakes: Fakes, tmp_path: Path
+) -> None:
     crashed_at: dict[str, list[str]] = {point: [] for point in CRASH_POINTS}
     for life in LIVES:
         for point in CRASH_POINTS:

@@ -87,10 +87,7 @@ def test_faulty_item_refusal_goes_with_text_only_after_a_person_had_the_ask(
     world: MixedWorld,
 ) -> None:
     (case_id,) = world.seed_jd(
-        type="refund_only",
-        reason="damaged",
-        paid_amount=59900,
-        deadline_s=6 * 3600,
+        type="refund_only", reason="damaged", paid_amount=59900, deadline_s=6 * 3600,
         **_delivered(world, 2),
     )
     world.daemon.run_once(full=True)
@@ -110,8 +107,7 @@ def test_faulty_item_refusal_goes_with_text_only_after_a_person_had_the_ask(
     assert world.seller_writes(world.jd, case_id) == ["refuse_refund"]
     assert world.jd.case(case_id)["status"] == "refused"
     refusal = next(
-        e
-        for e in world.store.effects_of_case(world.jd_key(case_id))
+        e for e in world.store.effects_of_case(world.jd_key(case_id))
         if e.kind is EffectKind.refuse_refund
     )
     assert refusal.status is EffectStatus.done
@@ -131,11 +127,7 @@ def test_exchange_and_repair_go_to_a_person_escalated_then_left_to_jd(
     world: MixedWorld, kind: str
 ) -> None:
     ids = world.seed_jd(
-        type=kind,
-        reason="quality",
-        refund_amount=0,
-        paid_amount=19900,
-        deadline_s=6 * 3600,
+        type=kind, reason="quality", refund_amount=0, paid_amount=19900, deadline_s=6 * 3600,
         **_delivered(world, 3),
     )
     world.daemon.run_once(full=True)
@@ -166,10 +158,7 @@ def test_human_cases_take_jd_s_outcome_in_time_in_both_families(world: MixedWorl
     )
     world.warehouse_order(str(world.jd.case(application)["order_id"]), "jd-shop", "printed")
     (service,) = world.seed_jd(
-        type="refund_only",
-        reason="not_received",
-        paid_amount=8800,
-        deadline_s=30 * 3600,
+        type="refund_only", reason="not_received", paid_amount=8800, deadline_s=30 * 3600,
         **_delivered(world, 1),
     )
     world.daemon.run_once(full=True)
@@ -199,18 +188,14 @@ def test_human_cases_take_jd_s_outcome_in_time_in_both_families(world: MixedWorl
 
 def test_taobao_and_jd_shops_are_decided_in_the_same_pass(world: MixedWorld) -> None:
     taobao_case = world.seed_taobao(
-        type="refund_only",
-        reason="changed_mind",
-        order_status="not_shipped",
-        paid_amount=29900,
-        deadline_s=20 * 3600,
+        type="refund_only", reason="changed_mind", order_status="not_shipped",
+        paid_amount=29900, deadline_s=20 * 3600,
     )
     (jd_case,) = world.seed_jd(
         type="refund_only", reason="changed_mind", order_status="not_shipped", paid_amount=15900
     )
-    world.warehouse_order(
-        str(world.taobao.case(taobao_case)["order_id"]), "taobao-shop", "not_printed"
-    )
+    world.warehouse_order(str(world.taobao.case(taobao_case)["order_id"]), "taobao-shop",
+                          "not_printed")
     world.warehouse_order(str(world.jd.case(jd_case)["order_id"]), "jd-shop", "not_printed")
 
     counts = world.daemon.run_once(full=True)

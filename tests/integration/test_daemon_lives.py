@@ -23,11 +23,8 @@ def key(world: World, case_id: str, shop: str = "taobao-shop") -> tuple[str, str
 
 def test_pre_shipment_refund_voids_the_warehouse_order_then_approves(world: World) -> None:
     case_id = world.seed(
-        type="refund_only",
-        reason="changed_mind",
-        order_status="not_shipped",
-        paid_amount=29900,
-        deadline_s=20 * 3600,
+        type="refund_only", reason="changed_mind", order_status="not_shipped",
+        paid_amount=29900, deadline_s=20 * 3600,
     )
     order_id = world.order_of(case_id)
     world.warehouse_order(order_id, "not_printed")
@@ -57,11 +54,8 @@ def test_pre_shipment_refund_voids_the_warehouse_order_then_approves(world: Worl
 
 def test_printed_pick_list_goes_to_a_person(world: World) -> None:
     case_id = world.seed(
-        type="refund_only",
-        reason="changed_mind",
-        order_status="not_shipped",
-        paid_amount=29900,
-        deadline_s=20 * 3600,
+        type="refund_only", reason="changed_mind", order_status="not_shipped",
+        paid_amount=29900, deadline_s=20 * 3600,
     )
     world.warehouse_order(world.order_of(case_id), "printed")
     world.daemon.run_once(full=True)
@@ -74,13 +68,9 @@ def test_printed_pick_list_goes_to_a_person(world: World) -> None:
 def test_no_reason_return_through_shipping_receipt_and_refund(world: World) -> None:
     now = world.clock.now()
     case_id = world.seed(
-        type="return_and_refund",
-        reason="no_reason_7d",
-        order_status="delivered",
-        paid_amount=15900,
-        shipped_at=(now - 5 * 24 * HOUR).isoformat(),
-        delivered_at=(now - 3 * 24 * HOUR).isoformat(),
-        logistics_status="delivered",
+        type="return_and_refund", reason="no_reason_7d", order_status="delivered",
+        paid_amount=15900, shipped_at=(now - 5 * 24 * HOUR).isoformat(),
+        delivered_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
         deadline_s=3 * 24 * 3600,
     )
     world.daemon.run_once(full=True)
@@ -100,9 +90,7 @@ def test_no_reason_return_through_shipping_receipt_and_refund(world: World) -> N
     world.daemon.run_once(full=True)
 
     assert world.effects_at_platform(case_id) == [
-        "agree_return",
-        "confirm_return_and_refund",
-        "write_order_memo",
+        "agree_return", "confirm_return_and_refund", "write_order_memo",
     ]
     assert world.control.case(case_id)["status"] == "refunded"
     assert world.control.case(case_id)["refunded_amount"] == 15900
@@ -111,13 +99,9 @@ def test_no_reason_return_through_shipping_receipt_and_refund(world: World) -> N
 def test_ask_to_modify_falls_back_to_refusal_at_the_deadline(world: World) -> None:
     now = world.clock.now()
     case_id = world.seed(
-        type="refund_only",
-        reason="damaged",
-        order_status="delivered",
-        paid_amount=59900,
+        type="refund_only", reason="damaged", order_status="delivered", paid_amount=59900,
         shipped_at=(now - 4 * 24 * HOUR).isoformat(),
-        delivered_at=(now - 2 * 24 * HOUR).isoformat(),
-        logistics_status="delivered",
+        delivered_at=(now - 2 * 24 * HOUR).isoformat(), logistics_status="delivered",
         deadline_s=6 * 3600,
     )
     world.daemon.run_once(full=True)
@@ -133,8 +117,7 @@ def test_ask_to_modify_falls_back_to_refusal_at_the_deadline(world: World) -> No
     assert world.effects_at_platform(case_id) == ["message_buyer", "refuse_refund"]
     assert world.control.case(case_id)["status"] == "refused"
     refusal = next(
-        e
-        for e in world.store.effects_of_case(key(world, case_id))
+        e for e in world.store.effects_of_case(key(world, case_id))
         if e.kind is EffectKind.refuse_refund
     )
     assert refusal.status is EffectStatus.done
@@ -144,12 +127,8 @@ def test_ask_to_modify_falls_back_to_refusal_at_the_deadline(world: World) -> No
 def test_human_case_is_escalated_then_takes_the_platform_outcome_in_time(world: World) -> None:
     now = world.clock.now()
     case_id = world.seed(
-        type="refund_only",
-        reason="not_received",
-        order_status="shipped",
-        paid_amount=8800,
-        shipped_at=(now - 3 * 24 * HOUR).isoformat(),
-        logistics_status="delivered",
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
+        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
         deadline_s=4 * 3600,
     )
     world.daemon.run_once(full=True)
@@ -167,7 +146,9 @@ def test_human_case_is_escalated_then_takes_the_platform_outcome_in_time(world: 
     world.advance(world.until_deadline(case_id) - timedelta(minutes=14))
     world.daemon.run_once()
     assert world.effects_at_platform(case_id)[0] == "agree_refund"
-    assert "deadline_fallback" in [e.event for e in world.store.audit_entries(case_id=case_id)]
+    assert "deadline_fallback" in [
+        e.event for e in world.store.audit_entries(case_id=case_id)
+    ]
     world.advance(deadline - world.clock.now() + timedelta(minutes=1))
     world.daemon.run_once()
     assert world.control.case(case_id)["auto_acted"] is False
@@ -176,23 +157,15 @@ def test_human_case_is_escalated_then_takes_the_platform_outcome_in_time(world: 
 def test_buyer_change_between_read_and_write_is_reread_and_decided_once(world: World) -> None:
     now = world.clock.now()
     case_id = world.seed(
-        shop_id="tmall-shop",
-        type="return_and_refund",
-        reason="quality",
-        order_status="delivered",
-        paid_amount=25900,
-        evidence=["photo"],
+        shop_id="tmall-shop", type="return_and_refund", reason="quality",
+        order_status="delivered", paid_amount=25900, evidence=["photo"],
         shipped_at=(now - 5 * 24 * HOUR).isoformat(),
-        delivered_at=(now - 2 * 24 * HOUR).isoformat(),
-        logistics_status="delivered",
+        delivered_at=(now - 2 * 24 * HOUR).isoformat(), logistics_status="delivered",
         deadline_s=3 * 24 * 3600,
     )
     world.control.faults(
-        {
-            "match": {"method": "taobao.rp.returngoods.agree"},
-            "count": 1,
-            "fault": {"kind": "change_before"},
-        }
+        {"match": {"method": "taobao.rp.returngoods.agree"}, "count": 1,
+         "fault": {"kind": "change_before"}}
     )
     world.daemon.run_once(full=True)
     assert world.effects_at_platform(case_id) == ["agree_return"]

@@ -30,12 +30,8 @@ BOB = Reviewer(name="bob", os_user="bob-os")
 def _signed_but_not_received(world: World, paid: int = 8800, hours: int = 20) -> str:
     now = world.clock.now()
     return world.seed(
-        type="refund_only",
-        reason="not_received",
-        order_status="shipped",
-        paid_amount=paid,
-        shipped_at=(now - 3 * 24 * HOUR).isoformat(),
-        logistics_status="delivered",
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=paid,
+        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
         deadline_s=hours * 3600,
     )
 
@@ -59,12 +55,8 @@ def test_reviewer_decision_is_sent_once_with_the_version_they_saw(world: World) 
         claim(world.store, record, BOB, world.clock.now())
 
     decide_by_person(
-        world.store,
-        record,
-        ReviewAction.approve_refund,
-        reviewer=ANN,
-        reason="buyer's neighbour signed; parcel not found",
-        now=world.clock.now(),
+        world.store, record, ReviewAction.approve_refund, reviewer=ANN,
+        reason="buyer's neighbour signed; parcel not found", now=world.clock.now(),
     )
     world.daemon.run_once()
     world.daemon.run_once()
@@ -87,12 +79,8 @@ def test_decision_on_a_case_that_changed_meanwhile_is_refused_with_the_new_state
     world.daemon.run_once()  # the daemon sees the new version
     with pytest.raises(CaseChangedError) as info:
         decide_by_person(
-            world.store,
-            record,
-            ReviewAction.reject,
-            reviewer=ANN,
-            reason="签收记录显示已签收",
-            now=world.clock.now(),
+            world.store, record, ReviewAction.reject, reviewer=ANN,
+            reason="签收记录显示已签收", now=world.clock.now(),
         )
     assert info.value.record.version != record.version
     assert "changed since you looked" in str(info.value)
@@ -106,13 +94,8 @@ def test_refund_above_what_is_left_on_the_order_is_refused(world: World) -> None
     assert record is not None
     with pytest.raises(ReviewError, match="not allowed"):
         decide_by_person(
-            world.store,
-            record,
-            ReviewAction.approve_refund,
-            reviewer=ANN,
-            reason="ok",
-            now=world.clock.now(),
-            amount=5001,
+            world.store, record, ReviewAction.approve_refund, reviewer=ANN, reason="ok",
+            now=world.clock.now(), amount=5001,
         )
 
 
@@ -123,12 +106,8 @@ def test_sms_step_up_becomes_a_task_and_the_code_applies_the_refund_once(world: 
     assert record is not None
     assert record.state is CaseState.queued_for_human
     decide_by_person(
-        world.store,
-        record,
-        ReviewAction.approve_refund,
-        reviewer=ANN,
-        reason="VIP buyer, parcel lost by courier",
-        now=world.clock.now(),
+        world.store, record, ReviewAction.approve_refund, reviewer=ANN,
+        reason="VIP buyer, parcel lost by courier", now=world.clock.now(),
     )
     world.daemon.run_once()
     tasks = world.store.open_tasks("sms_code")
@@ -152,7 +131,9 @@ def test_sms_step_up_becomes_a_task_and_the_code_applies_the_refund_once(world: 
     assert str(code) not in str([e.details for e in world.store.audit_entries(case_id=case_id)])
 
 
-def test_queue_commands_list_show_and_decide(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_queue_commands_list_show_and_decide(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from connector.cli import app, ops_cmd
@@ -176,17 +157,8 @@ def test_queue_commands_list_show_and_decide(world: World, monkeypatch: pytest.M
     assert "claimed by ann" in refused.output
     decided = runner.invoke(
         app,
-        [
-            "queue",
-            "decide",
-            case_id,
-            "reject",
-            "--reason",
-            "物流显示本人已签收",
-            "--as",
-            "ann",
-            *state,
-        ],
+        ["queue", "decide", case_id, "reject", "--reason", "物流显示本人已签收",
+         "--as", "ann", *state],
     )
     assert decided.exit_code == 0, decided.output
     world.daemon.run_once()

@@ -49,14 +49,9 @@ def notices(world: World, case_id: str) -> list[EffectRecord]:
 def seed_human_case(world: World) -> str:
     now = world.clock.now()
     return world.seed(
-        type="refund_only",
-        reason="not_received",
-        order_status="shipped",
-        paid_amount=8800,
-        shipped_at=(now - 3 * 24 * HOUR).isoformat(),
-        logistics_status="delivered",
-        deadline_s=4 * 3600,
-        **BUYER,
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
+        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
+        deadline_s=4 * 3600, **BUYER,
     )
 
 
@@ -170,19 +165,13 @@ def test_deadline_at_risk_while_the_refund_is_still_being_retried(
 ) -> None:
     attach(world, receiver, "deadline_at_risk")
     case_id = world.seed(
-        type="refund_only",
-        reason="changed_mind",
-        order_status="not_shipped",
-        paid_amount=29900,
-        deadline_s=4 * 3600,
+        type="refund_only", reason="changed_mind", order_status="not_shipped",
+        paid_amount=29900, deadline_s=4 * 3600,
     )
     world.warehouse_order(world.order_of(case_id), "not_printed")
     world.control.faults(
-        {
-            "match": {"method": "taobao.rp.refunds.agree"},
-            "count": -1,
-            "fault": {"kind": "http_status", "status": 502},
-        }
+        {"match": {"method": "taobao.rp.refunds.agree"}, "count": -1,
+         "fault": {"kind": "http_status", "status": 502}}
     )
     world.daemon.run_once(full=True)
     assert receiver.received == []

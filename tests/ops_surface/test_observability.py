@@ -42,20 +42,13 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def seed_two(world: World) -> tuple[str, str]:
     now = world.clock.now()
     human = world.seed(
-        type="refund_only",
-        reason="not_received",
-        order_status="shipped",
-        paid_amount=8800,
-        shipped_at=(now - 3 * 24 * HOUR).isoformat(),
-        logistics_status="delivered",
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
+        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
         deadline_s=4 * 3600,
     )
     approved = world.seed(
-        type="refund_only",
-        reason="changed_mind",
-        order_status="not_shipped",
-        paid_amount=29900,
-        deadline_s=20 * 3600,
+        type="refund_only", reason="changed_mind", order_status="not_shipped",
+        paid_amount=29900, deadline_s=20 * 3600,
     )
     world.warehouse_order(world.order_of(approved), "not_printed")
     return human, approved
@@ -104,11 +97,8 @@ def test_metrics_show_cases_decisions_effects_queue_deadline_and_poll_lag(world:
 def test_effect_failures_are_counted_by_platform_code(world: World) -> None:
     _, approved = seed_two(world)
     world.control.faults(
-        {
-            "match": {"method": "taobao.rp.refunds.agree"},
-            "count": -1,
-            "fault": {"kind": "http_status", "status": 502},
-        }
+        {"match": {"method": "taobao.rp.refunds.agree"}, "count": -1,
+         "fault": {"kind": "http_status", "status": 502}}
     )
     world.daemon.run_once(full=True)
     with serve(world) as http:
@@ -132,11 +122,8 @@ def test_readyz_is_ready_on_a_healthy_world(world: World) -> None:
 
 def test_readyz_names_a_platform_whose_credentials_were_refused(world: World) -> None:
     world.control.faults(
-        {
-            "match": {"method": "taobao.refunds.receive.get", "shop": "taobao-shop"},
-            "count": -1,
-            "fault": {"kind": "platform_error", "code": "27", "msg": "Invalid session"},
-        }
+        {"match": {"method": "taobao.refunds.receive.get", "shop": "taobao-shop"}, "count": -1,
+         "fault": {"kind": "platform_error", "code": "27", "msg": "Invalid session"}}
     )
     world.daemon.run_once(full=True)
     with serve(world) as http:
@@ -152,16 +139,12 @@ def test_readyz_names_a_platform_whose_credentials_were_refused(world: World) ->
 def test_readyz_names_an_effect_stuck_in_flight(world: World) -> None:
     _, approved = seed_two(world)
     world.control.faults(
-        {
-            "match": {"method": "taobao.rp.refunds.agree"},
-            "count": -1,
-            "fault": {"kind": "http_status", "status": 502},
-        }
+        {"match": {"method": "taobao.rp.refunds.agree"}, "count": -1,
+         "fault": {"kind": "http_status", "status": 502}}
     )
     world.daemon.run_once(full=True)
     (agree,) = [
-        e
-        for e in world.store.open_effects(("taobao", "taobao-shop", approved))
+        e for e in world.store.open_effects(("taobao", "taobao-shop", approved))
         if e.kind == "agree_refund"
     ]
     world.control.clear_faults()
@@ -176,9 +159,7 @@ def test_readyz_names_an_effect_stuck_in_flight(world: World) -> None:
     assert body["not_ready"] == ["stuck effects"]
     (stuck,) = body["checks"]["effects"]["stuck"]
     assert (stuck["effect_id"], stuck["status"], stuck["case_id"]) == (
-        agree.id,
-        "in_flight",
-        approved,
+        agree.id, "in_flight", approved
     )
 
 

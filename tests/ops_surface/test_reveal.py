@@ -31,14 +31,9 @@ ALICE = Reviewer(name="alice", os_user="cs-desk", via="console")
 def seed_case(world: World) -> tuple[str, str, str]:
     now = world.clock.now()
     case_id = world.seed(
-        type="refund_only",
-        reason="not_received",
-        order_status="shipped",
-        paid_amount=8800,
-        shipped_at=(now - 3 * 24 * HOUR).isoformat(),
-        logistics_status="delivered",
-        deadline_s=4 * 3600,
-        **BUYER,
+        type="refund_only", reason="not_received", order_status="shipped", paid_amount=8800,
+        shipped_at=(now - 3 * 24 * HOUR).isoformat(), logistics_status="delivered",
+        deadline_s=4 * 3600, **BUYER,
     )
     world.daemon.run_once(full=True)
     return ("taobao", "taobao-shop", case_id)

@@ -81,7 +81,9 @@ def test_an_answer_the_adapter_lacks_is_still_planned_so_it_fails_loudly() -> No
 def test_a_text_only_refusal_claims_no_upload() -> None:
     reject = _decision(Action.reject, evidence_kinds=("delivery_record",))
     with_image = plan(_case(), reject, load_default_policy(), NOW, MessageTemplates())
-    text_only = plan(_case(), reject, load_default_policy(), NOW, MessageTemplates(), TEXT_ONLY)
+    text_only = plan(
+        _case(), reject, load_default_policy(), NOW, MessageTemplates(), TEXT_ONLY
+    )
     assert "上传" in with_image.effects[0].params["message"]
     assert "上传" not in text_only.effects[0].params["message"]
     assert text_only.effects[0].params["evidence_kinds"] == ["delivery_record"]
