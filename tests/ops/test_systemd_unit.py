@@ -20,6 +20,7 @@ from state_helpers import EMPTY_CONFIG, call
 from connector.daemon.service import Service
 from connector.errors import StoreError
 from connector.startup import unclean_reason
+from connector.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -166,3 +167,53 @@ def test_the_real_service_under_the_units_signals(tmp_path: Path) -> None:
     assert stopped_in < timeout_stop
     assert unclean_reason(state) is None  # the clean stop was marked
     assert (state / "clean-stop.json").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.slow
+def test_sigterm_in_the_middle_of_work_stops_within_timeout_stop_sec(tmp_path: Path) -> None:
+    """Polls, fetches and sends in flight against a fake platform held to 25 calls/s: SIGTERM
+    lets them finish and the process exits 0 well within the unit's TimeoutStopSec."""
+    from connector.testing.mock_control import MockControl
+    from connector.testing.shops_toml import taobao_shops_toml
+    from mocks.kit.server import BackgroundServer
+    from mocks.taobao import TaobaoConfig, TaobaoMock, create_app
+
+    timeout_stop = float(unit_setting("TimeoutStopSec"))
+    taobao = TaobaoConfig()
+    with BackgroundServer(create_app(TaobaoMock(taobao), test_mode=True)) as url:
+        with MockControl(url) as control:
+            control._call(
+                "POST",
+                "/__mock/scenario",
+                {"seed": 5, "count": 60, "deadline_min_s": 600, "deadline_max_s": 900},
+            )
+        shops = taobao_shops_toml(taobao, url, calls_per_second=25, page_size=10)
+        config = tmp_path / "c.toml"
+        config.write_text(
+            "[daemon]\npoll_interval_s = 1.0\nrelay_interval_s = 0.5\nhttp_timeout_s = 5.0\n"
+            + shops,
+            encoding="utf-8",
+        )
+        state = tmp_path / "state"
+        log = tmp_path / "service.log"
+        service = _start(config, state, log)
+        try:
+            _wait_for(log, "service started", service)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # until cases are coming in
+                with SqliteStore.open_read_only_file(state / "connector.db") as store:
+                    if store.db.execute("SELECT count(*) FROM cases").fetchone()[0] >= 5:
+                        break
+                time.sleep(0.2)  # noqa: TID251 - waiting on a real process
+            began = time.monotonic()
+            service.send_signal(signal.SIGTERM)
+            code = service.wait(timeout=timeout_stop + 30)
+            stopped_in = time.monotonic() - began
+        finally:
+            if service.poll() is None:
+                service.kill()
+                service.wait()
+    assert code == 0, log.read_text(encoding="utf-8", errors="replace")[-2000:]
+    assert stopped_in < timeout_stop, f"stopped in {stopped_in:.1f} s"
+    assert unclean_reason(state) is None
+    print(f"stopped {stopped_in:.2f} s after SIGTERM (TimeoutStopSec={timeout_stop:.0f})")
