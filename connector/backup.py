@@ -19,7 +19,7 @@ from pathlib import Path
 
 from connector.audit import ChainHead, VerifyReport, verify_chain
 from connector.errors import StoreError
-from connector.store.sqlite import DEFAULT_BUSY_TIMEOUT_MS, SqliteStore
+from connector.store.sqlite import DEFAULT_BUSY_TIMEOUT_MS, SqliteStore, connect_read_only
 
 
 class BackupError(StoreError):
@@ -49,13 +49,9 @@ class BackupReport:
 def _copy_pages(source: Path, target: Path, busy_timeout_ms: int) -> None:
     """Copy all pages in one step (one read snapshot) from a read-only connection."""
     try:
-        src = sqlite3.connect(
-            f"{source.resolve().as_uri()}?mode=ro",
-            uri=True,
-            timeout=busy_timeout_ms / 1000,
-            isolation_level=None,
-        )
-    except sqlite3.Error as exc:
+        # Read-only media too (issue 14): see ``connect_read_only``.
+        src = connect_read_only(source, busy_timeout_ms=busy_timeout_ms)
+    except StoreError as exc:
         msg = f"cannot open {source} for reading: {exc}"
         raise BackupError(msg) from exc
     try:

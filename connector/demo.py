@@ -31,7 +31,10 @@ from connector.daemon.service import Service
 from connector.paths import default_state_dir, ensure_state_dir
 from connector.policy.loader import default_policy_text
 from connector.settings import ConnectorSettings
-from connector.store import CaseState, Store, open_store
+from connector.startup import open_for_service
+from connector.statelock import StateLock
+from connector.statelock import acquire as acquire_state
+from connector.store import CaseState, Store
 from mocks.jd import JdConfig, JdMock, JdShop
 from mocks.jd import create_app as create_jd_app
 from mocks.kit.casespec import CaseSpec
@@ -88,15 +91,19 @@ def demo_policy_text(escalate_s: int, fallback_s: int) -> str:
     return text.replace('name = "default"', 'name = "demo"', 1)
 
 
-def _fresh_state_dir(options: DemoOptions) -> Path:
+def _fresh_state_dir(options: DemoOptions) -> tuple[Path, StateLock]:
+    """A new state dir, owned by this demo (a second demo or a `run` on it is refused)."""
     if options.state_dir is not None:
-        path = options.state_dir
-        if (path / "connector.db").exists():
-            msg = f"{path} already holds a connector.db; give the demo a new --state-dir"
-            raise FileExistsError(msg)
-        return ensure_state_dir(path)
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return ensure_state_dir(default_state_dir() / f"demo-{stamp}")
+        path = ensure_state_dir(options.state_dir)
+    else:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        path = ensure_state_dir(default_state_dir() / f"demo-{stamp}")
+    lock = acquire_state(path, "demo")
+    if (path / "connector.db").exists():
+        lock.release()
+        msg = f"{path} already holds a connector.db; give the demo a new --state-dir"
+        raise FileExistsError(msg)
+    return path, lock
 
 
 def _jd_shop_settings(run: DemoRun, jd: JdConfig, policy_file: Path) -> dict[str, Any]:
@@ -324,7 +331,8 @@ def _quiet(store: Store) -> bool:
 def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, Any]:
     """Run the whole demo; returns the final summary (also what ``--json`` prints)."""
     console = console or Console(stderr=True)
-    run = DemoRun(state_dir=_fresh_state_dir(options))
+    state_dir, lock = _fresh_state_dir(options)
+    run = DemoRun(state_dir=state_dir)
     clock = SystemClock()
     taobao_cfg = TaobaoConfig(
         shops=[ShopConfig(name, f"demo-session-{name}", tmall=tmall) for name, tmall in SHOPS],
@@ -344,6 +352,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
         demo_policy_text(options.guard_escalate_s, options.guard_fallback_s), encoding="utf-8"
     )
     with ExitStack() as stack:
+        stack.callback(lock.release)
         run.taobao_url = stack.enter_context(BackgroundServer(create_app(mock, test_mode=True)))
         run.jd_url = stack.enter_context(BackgroundServer(create_jd_app(jd_mock, test_mode=True)))
         warehouse_mock = WarehouseMock(None)
@@ -370,8 +379,9 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
         ) as warehouse:
             for fake in mocks:
                 _seed_warehouse(fake, warehouse)
-        store = open_store(run.state_dir, clock=clock)
-        stack.callback(store.close)
+        serving = open_for_service(run.state_dir, purpose="demo", clock=clock, lock=lock)
+        stack.callback(serving.close, clean=True)
+        store = serving.store
         config = _settings(run, taobao_cfg, jd_cfg, policy_file)
         daemon = build_daemon(config, store=store, clock=clock)
         service = Service(daemon)

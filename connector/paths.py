@@ -51,9 +51,38 @@ def resolve_state_dir(explicit: Path | str | None, env: Mapping[str, str] | None
 
 
 def ensure_state_dir(state_dir: Path) -> Path:
-    """Create the directory (owner-only) if missing; it holds case data and the audit log."""
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create the directory owner-only (0700) if missing; it holds case data and the audit log.
+
+    A path that is a file, cannot be created or is on read-only media raises ``StoreError`` with
+    one line naming it (issue 14: these were tracebacks). Guarded by tests/ops/test_bad_inputs.py.
+    """
+    from connector.errors import StoreError
+
+    if state_dir.exists() and not state_dir.is_dir():
+        msg = f"state dir {state_dir} is not a directory"
+        raise StoreError(msg)
+    try:
+        if not state_dir.is_dir():
+            state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            state_dir.chmod(0o700)
+    except OSError as exc:
+        msg = f"cannot create state dir {state_dir}: {exc.strerror or exc}"
+        raise StoreError(msg) from None
     return state_dir
+
+
+def state_dir_warning(state_dir: Path) -> str | None:
+    """A warning when group or others can enter or read the state dir (it holds buyer data)."""
+    try:
+        mode = state_dir.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (
+            f"state dir {state_dir} is accessible to group or others (mode {mode:04o}); it holds "
+            f"buyer data: `chmod 700 {state_dir}`"
+        )
+    return None
 
 
 def db_path(state_dir: Path) -> Path:

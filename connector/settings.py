@@ -41,11 +41,23 @@ class DaemonSettings(_Section):
     retry_attempts: int = Field(default=3, ge=1, le=10, description="in-call attempts")
     retry_max_wait_s: float = Field(default=8.0, gt=0, description="longest in-call backoff")
     retry_schedule_s: tuple[float, ...] = Field(
-        default=(5, 15, 60, 300, 900), description="durable backoff after in-call retries fail"
+        default=(5, 15, 60, 300, 900),
+        min_length=1,
+        description="durable backoff after in-call retries fail",
     )
     max_attempts: int = Field(default=12, ge=1, description="then the effect goes to a person")
     json_logs: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("retry_schedule_s")
+    @classmethod
+    def _positive_waits(cls, waits: tuple[float, ...]) -> tuple[float, ...]:
+        """Issue 14: ``[-5, -1]`` was accepted and 12 retries went out in 10 s."""
+        bad = [w for w in waits if not w > 0]
+        if bad:
+            msg = f"every wait must be more than 0 seconds (got {', '.join(map(str, bad))})"
+            raise ValueError(msg)
+        return waits
 
 
 class QuotaSettings(_Section):
@@ -173,6 +185,29 @@ def _expand_env(value: Any, path: str) -> Any:
     return value
 
 
+SECRET_WORDS = ("secret", "token", "session", "password", "api_key", "app_key")
+"""Field names that hold credentials: an empty one is a mistake (``TOP_APP_SECRET=``)."""
+
+
+def _refuse_empty_secrets(value: Any, path: str) -> None:
+    """An empty credential was accepted and every call then failed at the platform (issue 14)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            lowered = str(key).lower()
+            if (
+                isinstance(item, str)
+                and not item.strip()
+                and any(word in lowered for word in SECRET_WORDS)
+            ):
+                msg = "is empty (an unset or blank secret; env:NAME reads it from NAME)"
+                raise ConfigError(msg, field=where)
+            _refuse_empty_secrets(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_empty_secrets(item, f"{path}[{index}]")
+
+
 def _field_path(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -187,9 +222,15 @@ def load_settings(path: Path | str) -> ConnectorSettings:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("file not found", source=source) from None
+    except UnicodeDecodeError as exc:
+        msg = f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        raise ConfigError(msg, source=source) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read it: {exc.strerror or exc}", source=source) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", source=source) from None
     raw = _expand_env(raw, "")
+    _refuse_empty_secrets(raw, "")
     try:
         settings = ConnectorSettings(**raw)
     except ValidationError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -329,6 +330,10 @@ def export(
 ) -> None:
     """Entries at or after a time, as JSON lines or CSV (details as a JSON column)."""
     start = parse_since(since) if since else None
+    if output is not None and getattr(output, "name", "-") not in ("-", "<stdout>"):
+        output.write("")  # opens click's lazy file, so it can be made owner-only before any data
+        if os.path.isfile(output.name):  # buyer data: 0600 whatever the umask (issue 14)
+            os.chmod(output.name, 0o600)
     store = _open(state_dir)
     try:
         count = write_export(store.audit_entries(since=start), fmt, output or sys.stdout)

@@ -14,7 +14,12 @@ from rich.console import Console
 from connector import logs
 from connector.clock import SystemClock
 from connector.errors import ConfigError, PolicyError, StoreError
-from connector.paths import StateDirOption, ensure_state_dir, resolve_state_dir
+from connector.paths import (
+    StateDirOption,
+    ensure_state_dir,
+    resolve_state_dir,
+    state_dir_warning,
+)
 from connector.settings import ConnectorSettings, load_settings
 
 CLOCK_OFFSET_ENV = "REFUND_CONNECTOR_CLOCK_OFFSET_S"
@@ -29,15 +34,42 @@ def register(app: typer.Typer) -> None:
     app.command("once")(once)
 
 
+InitOption = Annotated[
+    bool,
+    typer.Option(
+        "--init",
+        help="Start a new, empty database where connector.db is missing or 0 bytes "
+        "(refused otherwise, so a lost history is never silently replaced).",
+    ),
+]
+
+
+def _refuse(prefix: str, exc: Exception, code: int = 2) -> typer.Exit:
+    Console(stderr=True, highlight=False).print(f"[red]{prefix}:[/red] {exc}", soft_wrap=True)
+    return typer.Exit(code)
+
+
 def _load(config: Path, state_dir: Path | None) -> tuple[ConnectorSettings, Path]:
-    err = Console(stderr=True)
+    """Config, then every check that can fail, then the state dir: nothing touched on refusal."""
+    from connector.preflight import check_settings
+
+    err = Console(stderr=True, highlight=False)
     try:
         settings = load_settings(config)
+        warnings = check_settings(settings)
     except ConfigError as exc:
-        err.print(f"[red]configuration refused:[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise _refuse("configuration refused", exc) from None
+    for line in warnings:
+        err.print(f"[yellow]warning:[/yellow] {line}", soft_wrap=True)
     chosen = state_dir if state_dir is not None else settings.state_dir
-    return settings, ensure_state_dir(resolve_state_dir(chosen))
+    try:
+        state = ensure_state_dir(resolve_state_dir(chosen))
+    except StoreError as exc:
+        raise _refuse("refusing to start", exc) from None
+    warning = state_dir_warning(state)
+    if warning:
+        err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    return settings, state
 
 
 def _configure_logs(settings: ConnectorSettings) -> None:
@@ -47,33 +79,41 @@ def _configure_logs(settings: ConnectorSettings) -> None:
     )
 
 
-def _build(settings: ConnectorSettings, state: Path):  # type: ignore[no-untyped-def]
+def _build(settings: ConnectorSettings, state: Path, *, init: bool, purpose: str):  # type: ignore[no-untyped-def]
+    """Own the state dir, check and open its database, wire the daemon (issue 14)."""
     from connector.daemon.runtime import build_daemon
-    from connector.store import open_store
+    from connector.startup import open_for_service
 
     clock = SystemClock(offset_s=float(os.environ.get(CLOCK_OFFSET_ENV, "0") or 0))
-    err = Console(stderr=True)
     try:
-        store = open_store(state, clock=clock)
-        return build_daemon(settings, store=store, clock=clock)
+        serving = open_for_service(state, purpose=purpose, clock=clock, init=init)
+    except StoreError as exc:
+        raise _refuse("refusing to start", exc) from None
+    try:
+        return serving, build_daemon(settings, store=serving.store, clock=clock)
     except (ConfigError, PolicyError, StoreError) as exc:
-        err.print(f"[red]refusing to start:[/red] {exc}")
-        raise typer.Exit(2) from None
+        serving.close(clean=True)
+        raise _refuse("refusing to start", exc) from None
 
 
-def run(config: ConfigOption, state_dir: StateDirOption = None) -> None:
+def run(config: ConfigOption, state_dir: StateDirOption = None, init: InitOption = False) -> None:
     """Run the connector in the foreground until SIGTERM/SIGINT."""
     from connector.daemon.service import Service
 
     settings, state = _load(config, state_dir)
     _configure_logs(settings)
-    daemon = _build(settings, state)
-    with ExitStack() as stack:
-        if settings.ops.enabled:
-            stack.enter_context(_ops_server(settings, daemon))
-        if settings.console.enabled:
-            stack.enter_context(_console_server(settings, daemon))
-        Service(daemon).run_forever()
+    serving, daemon = _build(settings, state, init=init, purpose="run")
+    clean = False
+    try:
+        with ExitStack() as stack:
+            if settings.ops.enabled:
+                stack.enter_context(_ops_server(settings, daemon))
+            if settings.console.enabled:
+                stack.enter_context(_console_server(settings, daemon))
+            Service(daemon).run_forever()
+        clean = True
+    finally:
+        serving.close(clean=clean)
 
 
 def _ops_server(settings: ConnectorSettings, daemon: Any) -> Any:
@@ -112,16 +152,22 @@ def once(
     full: Annotated[
         bool, typer.Option("--full/--no-full", help="List every case, or only changes.")
     ] = True,
+    init: InitOption = False,
 ) -> None:
     """One full sweep (poll, decide, push, deadlines), then exit."""
     settings, state = _load(config, state_dir)
     _configure_logs(settings)
-    daemon = _build(settings, state)
-    daemon.store.recover_in_flight()
+    serving, daemon = _build(settings, state, init=init, purpose="once")
+    clean = False
     try:
-        counts = daemon.run_once(full=full)
+        daemon.store.recover_in_flight()
+        try:
+            counts = daemon.run_once(full=full)
+        finally:
+            daemon.close()
+        clean = True
     finally:
-        daemon.close()
+        serving.close(clean=clean)
     Console().print(
         f"seen {counts.seen}, changed {counts.changed}, quarantined {counts.quarantined}, "
         f"decided {counts.decided}, effects sent {counts.sent}, failed {counts.failed}"

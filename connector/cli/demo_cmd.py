@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from connector.errors import StoreError
+
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
@@ -56,8 +58,8 @@ def demo(
             ),
             console=console,
         )
-    except FileExistsError as exc:
-        Console(stderr=True).print(f"[red]{exc}[/red]")
+    except (FileExistsError, StoreError) as exc:
+        Console(stderr=True).print(f"[red]{exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from None
     if json_out:
         typer.echo(summary_json(summary))

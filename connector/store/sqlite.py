@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -54,6 +55,7 @@ from connector.errors import StoreError
 from connector.models import TERMINAL_STATUSES, CaseStatus, QuarantinedCase, RefundCase
 from connector.paths import db_path, ensure_state_dir
 from connector.privacy import scrub
+from connector.store import checks
 from connector.store.api import (
     BUYER_HISTORY_WINDOW,
     CLOSED_CASE_STATES,
@@ -171,6 +173,66 @@ def _check_pragmas(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
+def _owner_only(path: Path) -> None:
+    """The database, its WAL and shared memory hold buyer data: owner-only (issue 14)."""
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if (name.stat().st_mode & 0o777) != 0o600:
+                name.chmod(0o600)
+        except OSError:  # missing, or not ours to change (a read-only reader)
+            continue
+
+
+def _writable_dir(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def connect_read_only(
+    path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, check_same_thread: bool = True
+) -> sqlite3.Connection:
+    """A read-only connection that also works where the directory cannot be written.
+
+    A WAL database needs its ``-shm`` file; on read-only media (or a directory this user cannot
+    write) SQLite cannot create it and ``mode=ro`` fails (issue 14: ``audit verify`` and
+    ``backup`` could not read such a database). Then, if no un-checkpointed WAL is left beside
+    the file, the database is opened ``immutable=1``, which is exact because nothing can change
+    it; with a WAL left over it is refused, naming the way out. Guarded by
+    tests/ops/test_read_only_media.py.
+    """
+    uri = path.resolve().as_uri()
+    wal = Path(f"{path}-wal")
+    shm = Path(f"{path}-shm")
+    options = "mode=ro"
+    if not _writable_dir(path.parent) and not shm.exists():
+        if wal.exists() and wal.stat().st_size > 0:
+            msg = (
+                f"{path} has un-checkpointed changes in {wal.name} but its directory cannot be "
+                "written, so SQLite cannot read them; copy the directory somewhere writable "
+                "and point --state-dir there"
+            )
+            raise StoreError(msg)
+        options = "mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(
+            f"{uri}?{options}",
+            uri=True,
+            timeout=busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=check_same_thread,
+        )
+    except sqlite3.Error as exc:
+        msg = f"cannot read {path}: {exc}"
+        raise StoreError(msg) from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        conn.close()
+        msg = f"cannot read {path}: {exc}; {checks.RESTORE_HINT}"
+        raise StoreError(msg) from exc
+    return conn
+
+
 class SqliteStore:
     """``Store`` on one SQLite file. Open with ``SqliteStore.open(state_dir)``."""
 
@@ -194,10 +256,13 @@ class SqliteStore:
         *,
         clock: Clock | None = None,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        init: bool = False,
     ) -> SqliteStore:
         """Open (creating if needed) ``connector.db``, check pragmas, apply pending migrations."""
         ensure_state_dir(state_dir)
-        return cls.open_file(db_path(state_dir), clock=clock, busy_timeout_ms=busy_timeout_ms)
+        return cls.open_file(
+            db_path(state_dir), clock=clock, busy_timeout_ms=busy_timeout_ms, init=init
+        )
 
     @classmethod
     def open_file(
@@ -206,7 +271,17 @@ class SqliteStore:
         *,
         clock: Clock | None = None,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        init: bool = False,
     ) -> SqliteStore:
+        """Refuses an empty file unless ``init`` (issue 14: it silently became a new history),
+        a file that is not SQLite, and a schema newer than this code; the file, its WAL and
+        shared memory are owner-only (0600) whatever the umask (tests/store/test_store_checks.py).
+        """
+        if path.is_file():
+            if init and path.stat().st_size == 0:
+                path.unlink()
+            else:
+                checks.check_header(path)
         try:
             conn = sqlite3.connect(
                 str(path),
@@ -218,7 +293,10 @@ class SqliteStore:
             msg = f"cannot open {path}: {exc}"
             raise StoreError(msg) from exc
         try:
+            _owner_only(path)
+            checks.check_schema_version(conn, path)
             _check_pragmas(conn, busy_timeout_ms)
+            _owner_only(path)
             store = cls(conn, clock=clock or SystemClock(), path=path, read_only=False)
             store.migrate()
         except BaseException:
@@ -245,19 +323,13 @@ class SqliteStore:
         if not path.is_file():
             msg = f"no database file at {path}"
             raise StoreError(msg)
+        checks.check_header(path)
+        conn = connect_read_only(path, busy_timeout_ms=busy_timeout_ms, check_same_thread=False)
         try:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro",
-                uri=True,
-                timeout=busy_timeout_ms / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.Error as exc:
-            msg = f"cannot read {path}: {exc}"
-            raise StoreError(msg) from exc
+            checks.check_schema_version(conn, path)
+        except BaseException:
+            conn.close()
+            raise
         store = cls(conn, clock=SystemClock(), path=path, read_only=True)
         if store.pending_migrations():
             conn.close()

@@ -317,7 +317,7 @@ def _write_config(path: Path, taobao_url: str, warehouse_url: str, cfg: TaobaoCo
         f"""
 [daemon]
 retry_attempts = 1
-retry_schedule_s = [0]
+retry_schedule_s = [0.01]  # at the next relay tick (a wait must be > 0)
 http_timeout_s = 5
 log_level = "debug"
 

@@ -127,7 +127,7 @@ def write_config(path: Path, fakes: Fakes) -> Path:
         f"""
 [daemon]
 retry_attempts = 1
-retry_schedule_s = [0]
+retry_schedule_s = [0.01]  # at the next relay tick (a wait must be > 0)
 http_timeout_s = 5
 
 [warehouse]

@@ -80,3 +80,65 @@ def test_secret_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert info.value.field == "shops[0].settings.app_secret"
     monkeypatch.setenv("TB_SECRET", "s3cret")
     assert load_settings(write(tmp_path, text)).shops[0].settings["app_secret"] == "s3cret"
+
+
+# issue 14: config holes --------------------------------------------------------------------------
+def test_a_config_file_that_is_not_utf8_is_refused_naming_the_byte(tmp_path: Path) -> None:
+    path = tmp_path / "connector.toml"
+    path.write_bytes("[daemon]\npoll_interval_s = 5  # 每五秒\n".encode("gb18030"))
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 0x[0-9a-f]{2} at offset \d+\)"):
+        load_settings(path)
+
+
+def test_a_config_path_that_is_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read it"):
+        load_settings(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (
+            '[[shops]]\nshop_id = "a"\nplatform = "taobao"\n'
+            '[shops.settings]\napp_key = "k"\napp_secret = "env:I14_SECRET"\n',
+            "shops[0].settings.app_secret",
+        ),
+        (
+            '[[shops]]\nshop_id = "a"\nplatform = "jd"\n[shops.settings]\naccess_token = "  "\n',
+            "shops[0].settings.access_token",
+        ),
+        ('[warehouse]\nbase_url = "http://127.0.0.1:1"\napi_key = ""\n', "warehouse.api_key"),
+    ],
+)
+def test_an_empty_secret_is_refused_naming_the_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, field: str
+) -> None:
+    monkeypatch.setenv("I14_SECRET", "")  # TOP_APP_SECRET= in an environment file
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    assert info.value.field == field
+    assert "is empty" in str(info.value)
+
+
+@pytest.mark.parametrize("waits", ["[-5, -1]", "[0]", "[5, 0, 60]", "[]"])
+def test_retry_waits_must_be_positive(tmp_path: Path, waits: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, f"[daemon]\nretry_schedule_s = {waits}\n"))
+    assert info.value.field == "daemon.retry_schedule_s"
+
+
+def test_zero_shops_loads_and_the_preflight_warns(tmp_path: Path) -> None:
+    from connector.preflight import check_settings
+
+    settings = load_settings(write(tmp_path, "[daemon]\npoll_interval_s = 5\n"))
+    assert check_settings(settings) == ["no shops are configured: the connector will poll nothing"]
+
+
+def test_the_preflight_refuses_an_unknown_platform_naming_the_shop(tmp_path: Path) -> None:
+    from connector.preflight import check_settings
+
+    settings = load_settings(write(tmp_path, '[[shops]]\nshop_id = "a"\nplatform = "paipai"\n'))
+    with pytest.raises(ConfigError) as info:
+        check_settings(settings)
+    assert info.value.field == "shops[0].platform"
+    assert "no adapter installed for platform 'paipai'" in str(info.value)
