@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from connector.effects import EffectKind, EffectRequest, SubmitResult
 from connector.errors import UnsupportedEffectError
@@ -59,6 +59,9 @@ class AdapterSettings(BaseModel):
 
     base_url: str
     shop_id: str
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    """The largest platform answer read; a larger one is refused as unreadable (its page is then
+    read again in smaller pages, so only the item that makes it large is quarantined)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,9 @@ from adapters._rpc.values import format_local_time, parse_local_time
 
 Page = TypeVar("Page")
 
+MAX_TOKEN_CHARS = 1_000_000
+"""A page token longer than this was not made here (the JSON inside is then never parsed)."""
+
 
 def encode_token(state: Mapping[str, Any]) -> str:
     raw = json.dumps(dict(state), separators=(",", ":"), sort_keys=True).encode("utf-8")
@@ -27,10 +30,13 @@ def encode_token(state: Mapping[str, Any]) -> str:
 
 def decode_token(token: str) -> dict[str, Any]:
     """The state inside a token; a token this code did not make is a ValueError."""
+    if len(token) > MAX_TOKEN_CHARS:
+        msg = f"not a page token made by this adapter: {len(token)} characters long"
+        raise ValueError(msg)
     padded = token + "=" * (-len(token) % 4)
     try:
         state = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeEncodeError, RecursionError) as exc:
         msg = f"not a page token made by this adapter: {token[:40]!r}"
         raise ValueError(msg) from exc
     if not isinstance(state, dict):

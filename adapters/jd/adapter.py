@@ -96,7 +96,13 @@ class JdAdapter(PlatformAdapter):
         self.settings: JdSettings = jd
         secrets = (jd.app_secret.get_secret_value(), jd.access_token.get_secret_value())
         gateway = GatewayClient(
-            jd.gateway_url, http, jos_auth(jd, clock), clock, secrets, exact_decimals=True
+            jd.gateway_url,
+            http,
+            jos_auth(jd, clock),
+            clock,
+            secrets,
+            exact_decimals=True,
+            max_body_bytes=jd.max_body_bytes,
         )
         self._api = JosApi(jd, gateway)
         self._rule = AuditRule(hours=jd.refund_audit_sla_hours)
