@@ -294,14 +294,13 @@ def unreadable_page(
         else f"{listing} position {read.hi}"
     )
     return UnreadablePageError(
-        exc.message,
+        exc.reason,
         items=read.size,
         next_page=next_page,
         position=f"{position}, window {window}",
         case_ids=ids_in_body(exc.head, *id_fields) if read.size == 1 else (),
         body_bytes=exc.body_bytes,
         sha256=exc.sha256 or None,
-        field="(page)",
         platform=exc.platform,
         operation=exc.operation,
     )

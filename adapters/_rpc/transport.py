@@ -62,6 +62,7 @@ class UnreadableBodyError(MalformedPayloadError):
     def __init__(
         self, message: str, *, head: bytes, body_bytes: int, sha256: str, **kw: str | None
     ) -> None:
+        self.reason = message
         self.head = head
         self.body_bytes = body_bytes
         self.sha256 = sha256
