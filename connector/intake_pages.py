@@ -86,17 +86,23 @@ def _read_span(
     try:
         page = list_page(token, size)
     except UnreadablePageError as exc:
+        # Only what is needed is kept: the error's chain holds the unreadable body, which
+        # must not stay alive through the smaller reads below (15 MB a level, found by
+        # benchmarks/huge_texts.py --poison).
         asked = exc.items if size is None else min(size, exc.items)
-        if asked <= 1:
-            taken.quarantined.append(poisoned_item(exc, platform=platform, shop_id=shop_id))
-            return exc.next_page
-        half = asked // 2
-        after = _read_span(list_page, token, half, taken, platform=platform, shop_id=shop_id)
-        if after is None:
-            return None
-        return _read_span(list_page, after, asked - half, taken, platform=platform, shop_id=shop_id)
-    taken.add(page)
-    return page.next_page
+        poisoned = poisoned_item(exc, platform=platform, shop_id=shop_id) if asked <= 1 else None
+        skip = exc.next_page
+    else:
+        taken.add(page)
+        return page.next_page
+    if poisoned is not None:
+        taken.quarantined.append(poisoned)
+        return skip
+    half = asked // 2
+    after = _read_span(list_page, token, half, taken, platform=platform, shop_id=shop_id)
+    if after is None:
+        return None
+    return _read_span(list_page, after, asked - half, taken, platform=platform, shop_id=shop_id)
 
 
 def poisoned_item(exc: UnreadablePageError, *, platform: str, shop_id: str) -> QuarantinedCase:

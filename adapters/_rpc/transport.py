@@ -161,7 +161,7 @@ def check_http_status(response: httpx.Response, op: Operation, *, now: datetime 
     raise InvalidRequestError(f"HTTP {status}", platform_code=code, **op.context())
 
 
-def json_depth_exceeds(content: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+def json_depth_exceeds(content: bytes | bytearray, limit: int = MAX_JSON_DEPTH) -> bool:
     """Does the JSON text nest arrays/objects deeper than ``limit``? Never recurses.
 
     Cheap when the body has fewer brackets than ``limit`` (most answers); otherwise strings
@@ -184,7 +184,7 @@ def json_depth_exceeds(content: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 def parse_json_body(
-    content: bytes,
+    content: bytes | bytearray,
     op: Operation,
     *,
     exact_decimals: bool = False,
@@ -198,7 +198,7 @@ def parse_json_body(
     def unreadable(message: str) -> UnreadableBodyError:
         return UnreadableBodyError(
             message,
-            head=content[:BODY_HEAD_BYTES],
+            head=bytes(content[:BODY_HEAD_BYTES]),
             body_bytes=len(content),
             sha256=hashlib.sha256(content).hexdigest(),
             field="(body)",
@@ -228,7 +228,7 @@ def parse_json_object(
     return parse_json_body(response.content, op, exact_decimals=exact_decimals)
 
 
-def read_capped(response: httpx.Response, op: Operation, max_bytes: int) -> bytes:
+def read_capped(response: httpx.Response, op: Operation, max_bytes: int) -> bytearray:
     """The (decoded) body of a streamed response, refusing more than ``max_bytes``.
 
     A declared ``Content-Length`` over the limit is refused before reading; otherwise reading
@@ -244,24 +244,19 @@ def read_capped(response: httpx.Response, op: Operation, max_bytes: int) -> byte
             field="(body)",
             **op.context(),
         )
-    chunks: list[bytes] = []
-    size = 0
-    digest = hashlib.sha256()
+    body = bytearray()  # one growing buffer: a list of chunks and its join held two copies
     for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        digest.update(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            head = b"".join(chunks)[:BODY_HEAD_BYTES]
+        body += chunk
+        if len(body) > max_bytes:
             raise UnreadableBodyError(
                 f"the body is more than the {max_bytes} bytes allowed",
-                head=head,
-                body_bytes=size,
-                sha256=digest.hexdigest(),
+                head=bytes(body[:BODY_HEAD_BYTES]),
+                body_bytes=len(body),
+                sha256=hashlib.sha256(body).hexdigest(),
                 field="(body)",
                 **op.context(),
             )
-    return b"".join(chunks)
+    return body
 
 
 def post_gateway(
