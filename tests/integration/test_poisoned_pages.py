@@ -9,6 +9,7 @@ quarantined; every other case of the page is taken and the window moves on.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from datetime import timedelta
@@ -16,7 +17,9 @@ from typing import Any
 
 import pytest
 from daemon_world import World
+from typer.testing import CliRunner
 
+from connector.cli import app
 from connector.store import QuarantineRecord
 
 pytestmark = pytest.mark.integration
@@ -52,6 +55,16 @@ def _mark(world: World) -> Any:
     return None if record is None else record.high_water_at
 
 
+def _quarantine_list(world: World) -> list[dict[str, Any]]:
+    """What ops see: ``refund-connector quarantine list --json``."""
+    result = CliRunner().invoke(
+        app, ["quarantine", "list", "--json", "--state-dir", str(world.state_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows
+
+
 def _quarantined(world: World) -> list[QuarantineRecord]:
     return [q for q in world.store.list_quarantine() if q.shop_id == SHOP]
 
@@ -80,6 +93,8 @@ def test_one_poisoned_item_is_quarantined_and_the_rest_of_its_page_taken(
     assert "taobao.refunds.receive.get position" in reason
     assert "window" in reason
     assert row.raw["body_sha256"]
+    shown = _quarantine_list(world)
+    assert [(r["case_id"], r["problems"][0]["field"]) for r in shown] == [(bad, "(item)")]
 
     # The next poll passes it again: still no traceback, the same quarantine row, the mark on.
     world.advance(timedelta(minutes=1))
@@ -118,6 +133,9 @@ def test_an_item_whose_id_cannot_be_read_is_quarantined_by_position_and_window(
         assert "position" in reason
         assert "window" in reason
         assert "GMT+8" in reason
+    result = CliRunner().invoke(app, ["quarantine", "list", "--state-dir", str(world.state_dir)])
+    assert result.exit_code == 0, result.output
+    assert "(id unreadable)" in result.stdout
 
 
 def test_huge_texts_are_capped_and_the_page_taken(
