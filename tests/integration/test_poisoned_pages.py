@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from daemon_world import World
+from jd_world import JD_SHOP, MixedWorld, make_mixed_world
 from typer.testing import CliRunner
 
 from connector.cli import app
@@ -179,3 +182,49 @@ def test_huge_texts_are_capped_and_the_page_taken(
     files = [world.state_dir / f"connector.db{s}" for s in ("", "-wal")]
     stored = sum(f.stat().st_size for f in files if f.exists())
     assert stored < 8 * 1024 * 1024, f"database and WAL hold {stored} bytes for 7 cases"
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Iterator[MixedWorld]:
+    yield from make_mixed_world(tmp_path)
+
+
+def test_jd_poisoned_refund_application_and_service_order_are_quarantined(
+    mixed: MixedWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both JD families: a refund application with bytes that are not UTF-8 and a service
+    order nested 200,000 deep, each among 25 others of its family (page size 20)."""
+    plain = {"shop_id": JD_SHOP, "reason": "changed_mind", "deadline_s": 40 * 3600}
+    applications = mixed.jd.seed(
+        [{**plain, "type": "refund_only", "order_status": "not_shipped"}] * 25
+    )
+    services = mixed.jd.seed(
+        [{**plain, "type": "return_and_refund", "order_status": "delivered"}] * 25
+    )
+    bad_app, bad_service = applications[7], services[21]
+    for case, poison in ((bad_app, "invalid_utf8"), (bad_service, "deep_nesting")):
+        method = (
+            "jingdong.pop.afs.soa.refundapply.queryPageList"
+            if case == bad_app
+            else "jingdong.asc.sync.list"
+        )
+        mixed.jd.faults(
+            {
+                "match": {"method": method},
+                "count": -1,
+                "fault": {"kind": "poison_item", "case": case, "poison": poison},
+            }
+        )
+    shop = mixed.daemon.shops[("jd", JD_SHOP)]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        mixed.daemon.poll_shop(shop)
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+    everything = [*applications, *services]
+    stored = {i for i in everything if mixed.store.get_case(("jd", JD_SHOP, i)) is not None}
+    assert stored == set(everything) - {bad_app, bad_service}
+    record = mixed.store.get_shop("jd", JD_SHOP)
+    assert record is not None
+    assert record.high_water_at == mixed.clock.now()
+    rows = [q for q in mixed.store.list_quarantine() if q.shop_id == JD_SHOP]
+    assert {q.case_id for q in rows} == {bad_app, bad_service}
