@@ -13,8 +13,6 @@ Nothing here retries or sleeps.
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,20 +34,14 @@ from connector.errors import (
     RetryableError,
     UnavailableError,
 )
+from connector.wire_json import MAX_JSON_DEPTH, JsonTooDeepError, loads_limited
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """The largest answer read when the caller names no limit (a shop sets ``max_body_bytes``)."""
-MAX_JSON_DEPTH = 64
-"""The deepest nesting of arrays and objects accepted. The platforms' answers nest a dozen
-levels; ``json.loads`` recurses in C and raises ``RecursionError`` somewhere past a thousand, so
-a pre-scan that does not recurse refuses anything deeper first
-(tests/unit/test_rpc_body_limits.py)."""
 BODY_HEAD_BYTES = 64 * 1024
 """How much of an unreadable body is kept on the error, to find the item's ids in."""
-_STRING_OR_BRACKET = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-_OPENERS = frozenset(b"[{")
 
 
 class UnreadableBodyError(MalformedPayloadError):
@@ -161,28 +153,6 @@ def check_http_status(response: httpx.Response, op: Operation, *, now: datetime 
     raise InvalidRequestError(f"HTTP {status}", platform_code=code, **op.context())
 
 
-def json_depth_exceeds(content: bytes | bytearray, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Does the JSON text nest arrays/objects deeper than ``limit``? Never recurses.
-
-    Cheap when the body has fewer brackets than ``limit`` (most answers); otherwise strings
-    are skipped by one regular expression and only brackets are counted.
-    """
-    if content.count(b"[") + content.count(b"{") <= limit:
-        return False
-    depth = 0
-    for match in _STRING_OR_BRACKET.finditer(content):
-        token = match.group()
-        if len(token) != 1:
-            continue  # a string: brackets inside it do not count
-        if token[0] in _OPENERS:
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
-
-
 def parse_json_body(
     content: bytes | bytearray,
     op: Operation,
@@ -205,14 +175,14 @@ def parse_json_body(
             **op.context(),
         )
 
-    if json_depth_exceeds(content, max_depth):
-        raise unreadable(f"the body nests deeper than {max_depth} levels")
     try:
-        body = json.loads(content, parse_float=Decimal if exact_decimals else float)
+        body = loads_limited(
+            content, max_depth=max_depth, parse_float=Decimal if exact_decimals else float
+        )
     except UnicodeDecodeError as exc:
         raise unreadable(f"the body is not UTF-8 (byte {exc.start})") from exc
-    except RecursionError as exc:  # a bracket count the pre-scan let through; never expected
-        raise unreadable("the body nests too deep to read") from exc
+    except JsonTooDeepError as exc:
+        raise unreadable(f"the body nests deeper than {max_depth} levels") from exc
     except ValueError as exc:
         raise unreadable("the body is not JSON") from exc
     if not isinstance(body, dict):

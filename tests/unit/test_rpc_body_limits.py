@@ -16,14 +16,13 @@ import pytest
 from adapters._rpc.paging import decode_token, encode_token
 from adapters._rpc.signing import SignedParamsAuth
 from adapters._rpc.transport import (
-    MAX_JSON_DEPTH,
     Operation,
     UnreadableBodyError,
-    json_depth_exceeds,
     parse_json_body,
     post_gateway,
 )
 from connector.errors import MalformedPayloadError
+from connector.wire_json import MAX_JSON_DEPTH, json_depth_exceeds
 
 OP = Operation("taobao", "taobao.refunds.receive.get")
 
@@ -113,3 +112,24 @@ def test_a_page_token_has_a_size_limit_too() -> None:
     assert decode_token(encode_token({"page": 2})) == {"page": 2}
     with pytest.raises(ValueError, match="not a page token"):
         decode_token("A" * 2_000_000)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"order_id":"O1","state":' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+        b'{"order_id":"O1","note":"' + b"x" * (2 * 1024 * 1024) + b'"}',
+    ],
+    ids=["200000-deep", "2-MB"],
+)
+def test_the_warehouse_answer_has_the_same_limits(body: bytes) -> None:
+    """Before: a deep answer escaped ``get_order_state`` as ``RecursionError``."""
+    from connector.warehouse import WarehouseClient
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as http:
+        client = WarehouseClient("http://warehouse.invalid", "key", http)
+        with pytest.raises(MalformedPayloadError, match="not JSON"):
+            client.get_order_state("O1")
