@@ -206,9 +206,14 @@ def read_capped(response: httpx.Response, op: Operation, max_bytes: int) -> byte
     """
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
+        head = bytearray()  # only the head is read, to find the item's ids in
+        for chunk in response.iter_bytes():
+            head += chunk
+            if len(head) >= BODY_HEAD_BYTES:
+                break
         raise UnreadableBodyError(
             f"the body is {int(declared)} bytes, more than the {max_bytes} allowed",
-            head=b"",
+            head=bytes(head[:BODY_HEAD_BYTES]),
             body_bytes=int(declared),
             sha256="",
             field="(body)",

@@ -228,3 +228,30 @@ def test_jd_poisoned_refund_application_and_service_order_are_quarantined(
     assert record.high_water_at == mixed.clock.now()
     rows = [q for q in mixed.store.list_quarantine() if q.shop_id == JD_SHOP]
     assert {q.case_id for q in rows} == {bad_app, bad_service}
+
+
+def test_an_item_that_makes_its_page_too_large_is_quarantined_alone(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With ``max_body_bytes`` at 1 MB, a 2 MB reason makes every page holding it unreadable."""
+    shop = world.daemon.shops[("taobao", SHOP)]
+    api = shop.adapter._api  # type: ignore[attr-defined]  # the shop's TOP gateway
+    api._settings = api._settings.model_copy(update={"max_body_bytes": 1024 * 1024})
+    ids = _seed(world, 25)
+    (big,) = world.control.seed(
+        [
+            {
+                "shop_id": SHOP,
+                "reason": "changed_mind",
+                "reason_text": "x" * (2 * 1024 * 1024),
+                "deadline_s": 40 * 3600,
+            }
+        ]
+    )
+    _poll(world, caplog)
+    assert _stored(world, ids) == set(ids)
+    assert world.store.get_case(("taobao", SHOP, big)) is None
+    assert _mark(world) == world.clock.now()
+    (row,) = _quarantined(world)
+    assert row.case_id == big
+    assert "more than the 1048576" in row.problems[0]["reason"]
