@@ -6,7 +6,7 @@ Now the adapter says so with ``UnreadablePageError`` and the same listing is rea
 halves, down to one item: the item that still cannot be read is quarantined (with the
 platform's ids when they can be found in its bytes, else its position and window), every other
 item of the page is taken, and the poll goes on past it, so the window moves on
-(tests/hostile/test_poisoned_pages.py). Raw payloads are capped here too (``payload_caps``).
+(tests/integration/test_poisoned_pages.py). Raw payloads are capped here too (``payload_caps``).
 """
 
 from __future__ import annotations

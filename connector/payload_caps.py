@@ -4,7 +4,7 @@ Every text of a case is kept to ``TEXT_CAP_BYTES`` of UTF-8 with a marker that s
 it was and its SHA-256; a raw listing payload is kept to ``RAW_CAP_BYTES`` of JSON, and beyond
 that replaced by its head, its size and the SHA-256 of the whole. A 10 MB reason and a 5 MB
 title were stored whole, twice (case and raw payload): 73 MB of database and 63 MB of WAL for
-8 cases (tests/hostile/test_poisoned_pages.py::test_huge_texts_are_capped_and_the_page_taken).
+8 cases (tests/integration/test_poisoned_pages.py::test_huge_texts_are_capped_and_the_page_taken).
 """
 
 from __future__ import annotations
