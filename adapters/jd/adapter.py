@@ -160,7 +160,7 @@ class JdAdapter(PlatformAdapter):
         ``page_size`` (the contract's hint) reads fewer positions, aligned to JD's pages, and
         makes the call one read (no continuing into the services). An answer that cannot be
         read is ``UnreadablePageError`` with the token past its positions
-        (tests/adapters/test_jd_list_pass.py).
+        (conformance rules page-size-hint, unreadable-page-bisected).
         """
         state = self._start(window) if page is None else self._resume(page)
         limit = min(page_size or self.settings.page_size, self.settings.page_size)

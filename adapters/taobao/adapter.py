@@ -152,7 +152,7 @@ class TaobaoAdapter(PlatformAdapter):
 
         ``page_size`` (the contract's hint) reads fewer positions, aligned to TOP's pages
         (``backward_read``); an answer that cannot be read is ``UnreadablePageError`` with the
-        token past its positions (tests/adapters/test_taobao_list_pass.py).
+        token past its positions (conformance rules page-size-hint, unreadable-page-bisected).
         """
         state = self._first_state(window) if page is None else self._resume(page)
         limit = self.settings.page_size if page_size is None else page_size
