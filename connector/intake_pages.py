@@ -79,10 +79,12 @@ def _read_span(
     *,
     platform: str,
     shop_id: str,
+    again: bool = False,
 ) -> str | None:
     """Read up to ``size`` positions at ``token`` (a normal page when None), halving what cannot
     be read; the token after what was read. Depth is bounded by log2 of the page size, since
-    each level asks for at most half of what failed."""
+    each level asks for at most half of what failed. One item is read twice before it is
+    quarantined (``again``): an answer cut short once by the network is not poison."""
     try:
         page = list_page(token, size)
     except UnreadablePageError as exc:
@@ -96,6 +98,19 @@ def _read_span(
         taken.add(page)
         return page.next_page
     if poisoned is not None:
+        if not again:
+            return _read_span(
+                list_page, token, 1, taken, platform=platform, shop_id=shop_id, again=True
+            )
+        logger.warning(
+            "unreadable listed item quarantined",
+            extra={
+                "platform": platform,
+                "shop_id": shop_id,
+                "case_id": poisoned.case_id,
+                "problem": poisoned.summary(),
+            },
+        )
         taken.quarantined.append(poisoned)
         return skip
     half = asked // 2
@@ -109,16 +124,6 @@ def poisoned_item(exc: UnreadablePageError, *, platform: str, shop_id: str) -> Q
     """The quarantine entry for one listed item whose answer cannot be read."""
     case_id = exc.case_ids[0] if len(exc.case_ids) == 1 else None
     reason = f"{exc.message}; listed at {exc.position}"
-    logger.warning(
-        "unreadable listed item quarantined",
-        extra={
-            "platform": platform,
-            "shop_id": shop_id,
-            "case_id": case_id,
-            "problem": exc.message,
-            "position": exc.position,
-        },
-    )
     return QuarantinedCase(
         platform=platform,
         shop_id=shop_id,
