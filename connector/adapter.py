@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from connector.effects import EffectKind, EffectRequest, SubmitResult
 from connector.errors import UnsupportedEffectError
@@ -59,6 +59,9 @@ class AdapterSettings(BaseModel):
 
     base_url: str
     shop_id: str
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024)
+    """The largest platform answer read; a larger one is refused as unreadable (its page is then
+    read again in smaller pages, so only the item that makes it large is quarantined)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +122,21 @@ class PlatformAdapter(abc.ABC):
         """One cheap authenticated call; raises ReauthRequiredError / RetryableError."""
 
     @abc.abstractmethod
-    def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
-        """One page of cases modified in the window; the core drives the loop."""
+    def list_cases(
+        self, window: SyncWindow, page: str | None = None, *, page_size: int | None = None
+    ) -> CasePage:
+        """One page of cases modified in the window; the core drives the loop.
+
+        ``page_size`` is a hint: read at most that many listing positions from where ``page``
+        stands (the adapter's own page size when None), and let the returned ``next_page``
+        carry on at the adapter's own size again. When the platform's answer for a page cannot
+        be read at all, raise ``UnreadablePageError`` naming how many positions the read asked
+        for and the token past them; the core then reads the same listing in smaller pages,
+        down to one item, so one poisoned item is quarantined and the rest of the page is
+        taken (docs/adding-a-platform.md, "Poisoned pages"; checked by the conformance kit).
+        An adapter that cannot size its pages ignores the hint and raises only
+        ``MalformedPayloadError``; its whole page then fails, as it would without the hint.
+        """
 
     @abc.abstractmethod
     def get_case(self, case_id: str) -> RefundCase:

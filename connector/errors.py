@@ -19,6 +19,7 @@
             ├── InvalidRequestError   the platform refused our parameters (a bug or bad data)
             ├── UnsupportedEffectError the adapter cannot perform this effect at all
             └── MalformedPayloadError the platform's response is not what its protocol says
+                └── UnreadablePageError   a list page cannot be read at all: read it smaller
 
 Messages are built from safe fields only: never a signature, secret, session token or buyer
 personal data.
@@ -49,6 +50,7 @@ __all__ = [
     "StepUpRequiredError",
     "StoreError",
     "UnavailableError",
+    "UnreadablePageError",
     "UnsupportedEffectError",
 ]
 
@@ -197,3 +199,35 @@ class MalformedPayloadError(NeedsHumanError):
     def __init__(self, message: str, *, field: str | None = None, **kw: str | None):
         self.field = field
         super().__init__(f"{field}: {message}" if field else message, **kw)
+
+
+class UnreadablePageError(MalformedPayloadError):
+    """A page of ``list_cases`` cannot be read at all (bad UTF-8, too deep, too large).
+
+    Raised by an adapter that honours the ``page_size`` hint, so the core can read the same
+    listing again in smaller pages down to one item (``connector.intake_pages``). ``items`` is
+    how many listing positions the failed read asked for; ``next_page`` continues the pass past
+    them (the core uses it only when ``items`` is 1, to step over the poisoned item); ``position``
+    says in words where the read was (listing, offset, window); ``case_ids`` are the platform's
+    ids found in the unreadable body, when any could be read.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        items: int,
+        next_page: str | None,
+        position: str,
+        case_ids: tuple[str, ...] = (),
+        body_bytes: int | None = None,
+        sha256: str | None = None,
+        **kw: str | None,
+    ):
+        self.items = items
+        self.next_page = next_page
+        self.position = position
+        self.case_ids = case_ids
+        self.body_bytes = body_bytes
+        self.sha256 = sha256
+        super().__init__(message, **kw)

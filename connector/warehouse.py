@@ -27,6 +27,7 @@ from connector.errors import (
     UnavailableError,
 )
 from connector.models import Inspection, WarehouseState
+from connector.wire_json import loads_limited
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -71,9 +72,21 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+MAX_ANSWER_BYTES = 1024 * 1024
+"""The warehouse answers a few hundred bytes; anything over this is refused unread as JSON."""
+
+
+def _answer_json(response: httpx.Response) -> Any:
+    """The answer's JSON, with a size and a depth limit (``ValueError`` past either)."""
+    if len(response.content) > MAX_ANSWER_BYTES:
+        msg = f"the answer is {len(response.content)} bytes, more than {MAX_ANSWER_BYTES}"
+        raise ValueError(msg)
+    return loads_limited(response.content)
+
+
 def _error_code(response: httpx.Response) -> tuple[str | None, str]:
     try:
-        body = response.json()
+        body = _answer_json(response)
     except ValueError:
         return None, response.reason_phrase or f"HTTP {response.status_code}"
     error = body.get("error") if isinstance(body, dict) else None
@@ -169,7 +182,7 @@ class WarehouseClient:
         if response.status_code >= 400:
             self._raise_for(response, where)
         try:
-            return response.json()
+            return _answer_json(response)
         except ValueError as exc:
             if write:
                 msg = "the answer is not JSON; re-read the order"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from adapters._rpc.signing import FileParts
-from adapters._rpc.transport import Operation, post_gateway
+from adapters._rpc.transport import MAX_BODY_BYTES, Operation, post_gateway
 from connector.clock import Clock
 
 
@@ -27,6 +27,8 @@ class GatewayClient:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     exact_decimals: bool = False
     """read JSON fractions as ``Decimal`` (platforms that send money as JSON numbers)"""
+    max_body_bytes: int = MAX_BODY_BYTES
+    """answers larger than this are refused unread (``UnreadableBodyError``)"""
 
     def post(
         self, op: Operation, params: Mapping[str, object | None], files: FileParts | None = None
@@ -42,4 +44,5 @@ class GatewayClient:
             now=self.clock.now(),
             secrets=self.secrets,
             exact_decimals=self.exact_decimals,
+            max_body_bytes=self.max_body_bytes,
         )

@@ -12,12 +12,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from adapters._rpc.transport import UnreadableBodyError
 from adapters._rpc.values import format_local_time, parse_local_time
+from connector.errors import UnreadablePageError
 
 Page = TypeVar("Page")
+
+MAX_TOKEN_CHARS = 1_000_000
+"""A page token longer than this was not made here (the JSON inside is then never parsed)."""
 
 
 def encode_token(state: Mapping[str, Any]) -> str:
@@ -27,10 +34,13 @@ def encode_token(state: Mapping[str, Any]) -> str:
 
 def decode_token(token: str) -> dict[str, Any]:
     """The state inside a token; a token this code did not make is a ValueError."""
+    if len(token) > MAX_TOKEN_CHARS:
+        msg = f"not a page token made by this adapter: {len(token)} characters long"
+        raise ValueError(msg)
     padded = token + "=" * (-len(token) % 4)
     try:
         state = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeEncodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeEncodeError, RecursionError) as exc:
         msg = f"not a page token made by this adapter: {token[:40]!r}"
         raise ValueError(msg) from exc
     if not isinstance(state, dict):
@@ -176,3 +186,121 @@ def unread_on_backward_page(
     if ordered and floor is not None:
         seen = {i: s for i, s in seen.items() if s is None or not read_side(s, floor)}
     return fresh, {**state, "seen": seen, "floor": floor, "ordered": ordered}
+
+
+# ---- sized reads (the contract's page-size hint) ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetRead:
+    """One offset page to ask for: ``page_no`` at ``size`` covers positions [lo, hi)."""
+
+    page_no: int
+    size: int
+    lo: int
+    hi: int
+
+
+def aligned_size(offset: int, limit: int) -> int:
+    """The largest page size up to ``limit`` with a page boundary at ``offset``.
+
+    An offset-paged API can read [offset - size, offset) or [offset, offset + size) in one call
+    only when ``size`` divides ``offset``; after a poisoned item is stepped over, the boundary
+    is wherever it was, so the size shrinks to fit and grows back at the next aligned offset.
+    """
+    limit = max(1, limit)
+    if offset <= 0:
+        return limit
+    return next(size for size in range(min(limit, offset), 0, -1) if offset % size == 0)
+
+
+def forward_read(offset: int, limit: int) -> OffsetRead:
+    """The read starting at ``offset`` of at most ``limit`` positions."""
+    size = aligned_size(offset, limit)
+    return OffsetRead(page_no=offset // size + 1, size=size, lo=offset, hi=offset + size)
+
+
+def backward_read(state: Mapping[str, Any], limit: int) -> OffsetRead:
+    """The next read of a backward pass (see ``unread_on_backward_page``), sized up to ``limit``.
+
+    ``state["top"]`` is None for the pass's first read (which learns the total, starting at
+    ``state["learn_at"]``, 0 unless a poisoned item was stepped over there); afterwards it is
+    the end of the positions still unread, read downward from there.
+    """
+    top = state.get("top")
+    if top is None:
+        return forward_read(int(state.get("learn_at") or 0), limit)
+    size = aligned_size(int(top), limit)
+    return OffsetRead(page_no=int(top) // size, size=size, lo=int(top) - size, hi=int(top))
+
+
+def backward_after(
+    state: Mapping[str, Any], read: OffsetRead, *, total: int | None, page_size: int
+) -> dict[str, Any] | None:
+    """The state after ``read`` of a backward pass, or None when the pass has ended.
+
+    After the first read (``total`` learnt) the pass goes to the top of the last whole page of
+    ``page_size``; a first read from position 0 that held everything ends the pass.
+    """
+    if state.get("top") is None:
+        if total is None:
+            msg = "the first read of a backward pass must learn the total"
+            raise ValueError(msg)
+        if read.lo == 0 and total <= read.hi:
+            return None
+        return {**state, "top": last_page_number(total, page_size) * page_size}
+    return None if read.lo <= 0 else {**state, "top": read.lo}
+
+
+def backward_skip(state: Mapping[str, Any], read: OffsetRead) -> dict[str, Any] | None:
+    """The state past ``read`` when its answer could not be read (the core steps over it)."""
+    if state.get("top") is None:
+        return {**state, "learn_at": read.hi}
+    return None if read.lo <= 0 else {**state, "top": read.lo}
+
+
+_ID_VALUE = rb'"%s"\s*:\s*"?([0-9A-Za-z_.:\-]{1,64})'
+
+
+def ids_in_body(head: bytes, *id_fields: str) -> tuple[str, ...]:
+    """The values of ``id_fields`` found in the bytes of an unreadable answer, in order.
+
+    A byte scan, not a parse: the body is unreadable as JSON, but its ids are usually plain
+    ASCII ahead of the poisoned text.
+    """
+    found: list[str] = []
+    for name in id_fields:
+        pattern = re.compile(_ID_VALUE % re.escape(name.encode("ascii")))
+        for match in pattern.finditer(head):
+            value = match.group(1).decode("ascii")
+            if value not in found:
+                found.append(value)
+    return tuple(found)
+
+
+def unreadable_page(
+    exc: UnreadableBodyError,
+    *,
+    read: OffsetRead,
+    next_page: str | None,
+    listing: str,
+    id_fields: Sequence[str],
+    window: str,
+) -> UnreadablePageError:
+    """The contract's ``UnreadablePageError`` for a list read whose answer cannot be read."""
+    position = (
+        f"{listing} positions {read.lo + 1}-{read.hi}"
+        if read.size > 1
+        else f"{listing} position {read.hi}"
+    )
+    return UnreadablePageError(
+        exc.reason,
+        items=read.size,
+        next_page=next_page,
+        position=f"{position}, window {window}",
+        case_ids=ids_in_body(exc.head, *id_fields) if read.size == 1 else (),
+        body_bytes=exc.body_bytes,
+        sha256=exc.sha256 or None,
+        platform=exc.platform,
+        operation=exc.operation,
+    )

@@ -4,12 +4,15 @@ Modelled on httpx's own ``map_httpcore_exceptions``: failures before the request
 ``UnavailableError``; a write that may have reached the platform (timeout or connection lost
 after sending) is ``OutcomeUnknownError`` so the core re-reads before any resend. HTTP 5xx is
 ``UnavailableError`` and 429 ``RateLimitedError``, both honouring ``Retry-After``. A body that is
-not a JSON object is ``MalformedPayloadError``. Nothing here retries or sleeps.
+not a JSON object is ``MalformedPayloadError``; one that cannot be read at all (not UTF-8 JSON,
+larger than the shop's ``max_body_bytes``, nested deeper than ``MAX_JSON_DEPTH``) is its
+subclass ``UnreadableBodyError``, which keeps the body's head so a caller can name the item.
+Nothing here retries or sleeps.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,8 +34,31 @@ from connector.errors import (
     RetryableError,
     UnavailableError,
 )
+from connector.wire_json import MAX_JSON_DEPTH, JsonTooDeepError, loads_limited
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest answer read when the caller names no limit (a shop sets ``max_body_bytes``)."""
+BODY_HEAD_BYTES = 64 * 1024
+"""How much of an unreadable body is kept on the error, to find the item's ids in."""
+
+
+class UnreadableBodyError(MalformedPayloadError):
+    """The answer cannot be read as JSON at all: bad UTF-8, too large, too deep, cut short.
+
+    ``head`` is the start of the body as received, for finding ids in; ``body_bytes`` its size
+    so far and ``sha256`` the digest of the bytes read.
+    """
+
+    def __init__(
+        self, message: str, *, head: bytes, body_bytes: int, sha256: str, **kw: str | None
+    ) -> None:
+        self.reason = message
+        self.head = head
+        self.body_bytes = body_bytes
+        self.sha256 = sha256
+        super().__init__(message, **kw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,20 +153,84 @@ def check_http_status(response: httpx.Response, op: Operation, *, now: datetime 
     raise InvalidRequestError(f"HTTP {status}", platform_code=code, **op.context())
 
 
-def parse_json_object(
-    response: httpx.Response, op: Operation, *, exact_decimals: bool = False
+def parse_json_body(
+    content: bytes | bytearray,
+    op: Operation,
+    *,
+    exact_decimals: bool = False,
+    max_depth: int = MAX_JSON_DEPTH,
 ) -> Mapping[str, Any]:
-    """The body as a JSON object, else ``MalformedPayloadError``.
+    """The body as a JSON object; ``UnreadableBodyError`` when it cannot be read at all.
 
     With ``exact_decimals`` JSON fractions become ``Decimal`` (money sent as numbers stays exact).
     """
+
+    def unreadable(message: str) -> UnreadableBodyError:
+        return UnreadableBodyError(
+            message,
+            head=bytes(content[:BODY_HEAD_BYTES]),
+            body_bytes=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            field="(body)",
+            **op.context(),
+        )
+
     try:
-        body = json.loads(response.content, parse_float=Decimal if exact_decimals else float)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedPayloadError("the body is not JSON", field="(body)", **op.context()) from exc
+        body = loads_limited(
+            content, max_depth=max_depth, parse_float=Decimal if exact_decimals else float
+        )
+    except UnicodeDecodeError as exc:
+        raise unreadable(f"the body is not UTF-8 (byte {exc.start})") from exc
+    except JsonTooDeepError as exc:
+        raise unreadable(f"the body nests deeper than {max_depth} levels") from exc
+    except ValueError as exc:
+        raise unreadable("the body is not JSON") from exc
     if not isinstance(body, dict):
         msg = f"the body is JSON {type(body).__name__}, not an object"
         raise MalformedPayloadError(msg, field="(body)", **op.context())
+    return body
+
+
+def parse_json_object(
+    response: httpx.Response, op: Operation, *, exact_decimals: bool = False
+) -> Mapping[str, Any]:
+    """The body of a read response as a JSON object, else ``MalformedPayloadError``."""
+    return parse_json_body(response.content, op, exact_decimals=exact_decimals)
+
+
+def read_capped(response: httpx.Response, op: Operation, max_bytes: int) -> bytearray:
+    """The (decoded) body of a streamed response, refusing more than ``max_bytes``.
+
+    A declared ``Content-Length`` over the limit is refused before reading; otherwise reading
+    stops at the first chunk past it, so a huge or endless answer never fills memory.
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        head = bytearray()  # only the head is read, to find the item's ids in
+        for chunk in response.iter_bytes():
+            head += chunk
+            if len(head) >= BODY_HEAD_BYTES:
+                break
+        raise UnreadableBodyError(
+            f"the body is {int(declared)} bytes, more than the {max_bytes} allowed",
+            head=bytes(head[:BODY_HEAD_BYTES]),
+            body_bytes=int(declared),
+            sha256="",
+            field="(body)",
+            **op.context(),
+        )
+    body = bytearray()  # one growing buffer: a list of chunks and its join held two copies
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise UnreadableBodyError(
+                f"the body is more than the {max_bytes} bytes allowed",
+                head=bytes(body[:BODY_HEAD_BYTES]),
+                body_bytes=len(body),
+                sha256=hashlib.sha256(body).hexdigest(),
+                field="(body)",
+                **op.context(),
+            )
     return body
 
 
@@ -155,18 +245,24 @@ def post_gateway(
     now: datetime | None = None,
     secrets: Iterable[str] = (),
     exact_decimals: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> Mapping[str, Any]:
     """POST one signed gateway call and return its JSON object; never retries.
 
     ``None`` and empty values are dropped (a gateway must never see an empty parameter); the
-    remaining values are sent as text, files as multipart parts.
+    remaining values are sent as text, files as multipart parts. The answer is read up to
+    ``max_body_bytes`` and parsed with a depth limit (``parse_json_body``).
     """
     text = {k: _as_text(v) for k, v in params.items() if v is not None}
     text = {k: v for k, v in text.items() if v != ""}
-    with map_transport_errors(op, secrets=secrets):
-        response = http.post(url, auth=auth, extensions=gateway_extensions(text, files))
-    check_http_status(response, op, now=now)
-    return parse_json_object(response, op, exact_decimals=exact_decimals)
+    extensions = gateway_extensions(text, files)
+    with (
+        map_transport_errors(op, secrets=secrets),
+        http.stream("POST", url, auth=auth, extensions=extensions) as response,
+    ):
+        check_http_status(response, op, now=now)
+        content = read_capped(response, op, max_body_bytes)
+    return parse_json_body(content, op, exact_decimals=exact_decimals)
 
 
 def _as_text(value: object) -> str:

@@ -20,15 +20,20 @@ from adapters._rpc.client import GatewayClient
 from adapters._rpc.errors import AlreadyInTargetState
 from adapters._rpc.fields import without_private
 from adapters._rpc.paging import (
+    backward_after,
+    backward_read,
+    backward_skip,
     decode_token,
     encode_token,
+    forward_read,
     keyset_next,
-    next_backward_page,
     stamped_row,
     unread_on_backward_page,
+    unreadable_page,
 )
+from adapters._rpc.transport import UnreadableBodyError
 from adapters._rpc.values import format_local_time, parse_local_time
-from adapters.jd.api import JosApi
+from adapters.jd.api import ASC_SYNC, REFUND_LIST, JosApi
 from adapters.jd.auth import jos_auth
 from adapters.jd.effects import JdWrites
 from adapters.jd.mapping import (
@@ -45,7 +50,13 @@ from adapters.jd.settings import JdSettings
 from connector.adapter import AdapterSettings, Capability, CasePage, PlatformAdapter, SyncWindow
 from connector.clock import Clock
 from connector.effects import EffectRequest, SubmitOutcome, SubmitResult
-from connector.errors import ConfigError, InvalidRequestError, MalformedPayloadError, NotFoundError
+from connector.errors import (
+    ConfigError,
+    InvalidRequestError,
+    MalformedPayloadError,
+    NotFoundError,
+    UnreadablePageError,
+)
 from connector.models import QuarantinedCase, RefundCase, ReturnLogistics
 
 logger = logging.getLogger(__name__)
@@ -96,7 +107,13 @@ class JdAdapter(PlatformAdapter):
         self.settings: JdSettings = jd
         secrets = (jd.app_secret.get_secret_value(), jd.access_token.get_secret_value())
         gateway = GatewayClient(
-            jd.gateway_url, http, jos_auth(jd, clock), clock, secrets, exact_decimals=True
+            jd.gateway_url,
+            http,
+            jos_auth(jd, clock),
+            clock,
+            secrets,
+            exact_decimals=True,
+            max_body_bytes=jd.max_body_bytes,
         )
         self._api = JosApi(jd, gateway)
         self._rule = AuditRule(hours=jd.refund_audit_sla_hours)
@@ -118,7 +135,9 @@ class JdAdapter(PlatformAdapter):
 
     # ---- list ----------------------------------------------------------------------------------
 
-    def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
+    def list_cases(
+        self, window: SyncWindow, page: str | None = None, *, page_size: int | None = None
+    ) -> CasePage:
         """One page: refund applications first, then service orders changed in the window.
 
         Both families are read within bounds fixed for the pass: up to the window's end
@@ -137,15 +156,28 @@ class JdAdapter(PlatformAdapter):
         back to the first, dropping orders already listed (``unread_on_backward_page``): an
         unread order never shifts past the boundary, so a pass skips no unchanged order.
         When the refund applications end, the same page continues with the first services.
+
+        ``page_size`` (the contract's hint) reads fewer positions, aligned to JD's pages, and
+        makes the call one read (no continuing into the services). An answer that cannot be
+        read is ``UnreadablePageError`` with the token past its positions
+        (conformance rules page-size-hint, unreadable-page-bisected).
         """
         state = self._start(window) if page is None else self._resume(page)
+        limit = min(page_size or self.settings.page_size, self.settings.page_size)
         out = CasePage(cases=[])
         if state["phase"] == APPS:
-            more = self._apps_page(window, state, out)
+            more = self._apps_page(window, state, out, limit)
             if more is not None:
                 return _with_next(out, more)
             state = _services_start(state)
-        more = self._services_page(state, out)
+            if page_size is not None:
+                return _with_next(out, state)
+            try:
+                more = self._services_page(state, out, limit)
+            except UnreadablePageError:
+                return _with_next(out, state)  # the next call reads the services alone
+            return _with_next(out, more)
+        more = self._services_page(state, out, limit)
         return _with_next(out, more)
 
     def _start(self, window: SyncWindow) -> dict[str, Any]:
@@ -157,7 +189,7 @@ class JdAdapter(PlatformAdapter):
             "end": format_local_time(end),
             "lo": format_local_time(end - horizon),
             "hi": format_local_time(end),
-            "page": 1,
+            "offset": 0,
             "seen": {},
         }
 
@@ -167,14 +199,16 @@ class JdAdapter(PlatformAdapter):
             state = decode_token(token)
             for name in ("start", "end", "lo", "hi"):
                 parse_local_time(state[name])
-            page, seen = state["page"], state["seen"]
-            if not isinstance(page, int) or isinstance(page, bool) or page < 1:
-                raise TypeError
+            seen = state["seen"]
             if not isinstance(seen, dict) or state["phase"] not in (APPS, SERVICES):
                 raise TypeError
+            if state["phase"] == APPS and not _position(state["offset"]):
+                raise TypeError
             if state["phase"] == SERVICES:
-                floor = state["floor"]
-                if not isinstance(state["first"], bool) or not isinstance(state["ordered"], bool):
+                floor, top = state["floor"], state["top"]
+                if (top is not None and not _position(top)) or not _position(state["learn_at"]):
+                    raise TypeError
+                if not isinstance(state["ordered"], bool):
                     raise TypeError
                 if floor is not None and not isinstance(floor, str):
                     raise TypeError
@@ -184,12 +218,24 @@ class JdAdapter(PlatformAdapter):
         return state
 
     def _apps_page(
-        self, window: SyncWindow, state: Mapping[str, Any], out: CasePage
+        self, window: SyncWindow, state: Mapping[str, Any], out: CasePage, limit: int
     ) -> dict[str, Any] | None:
         """Adds one page of refund applications; the next state, or None when they end."""
         query = {"applyTimeStart": state["lo"], "applyTimeEnd": state["hi"]}
-        size = self.settings.page_size
-        body = self._api.refund_page(query, page=state["page"], size=size)
+        read = forward_read(int(state["offset"]), limit)
+        if read.page_no > MAX_PAGE_INDEX:
+            raise _too_many_pages()
+        try:
+            body = self._api.refund_page(query, page=read.page_no, size=read.size)
+        except UnreadableBodyError as exc:
+            raise unreadable_page(
+                exc,
+                read=read,
+                next_page=encode_token({**state, "offset": read.hi}),
+                listing=f"{REFUND_LIST} (applied {state['lo']} to {state['hi']})",
+                id_fields=("id",),
+                window=f"{state['start']} to {state['end']} (GMT+8)",
+            ) from exc
         items = _rows(body, "result", "queryResult")
         seen: Mapping[str, str] = state["seen"]
         stamped: list[tuple[str, str]] = []
@@ -201,15 +247,14 @@ class JdAdapter(PlatformAdapter):
                 if refund_id in seen or not self._refund_in_window(item, window):
                     continue
             self._add(out, refund_application_to_case(item, **self._refund_args()), item)
-        if not items or state["page"] * size >= _total(body):
+        if not items or read.hi >= _total(body):
             return None
-        following = keyset_next(state, stamped, step=_step_stamp)
-        if following["page"] > MAX_PAGE_INDEX:
-            msg = (
-                f"more than {MAX_PAGE_INDEX} pages of refund applications share one applyTime "
-                "second, and queryPageList pages no further: raise page_size"
-            )
-            raise InvalidRequestError(msg, platform=PLATFORM, operation="list_cases")
+        keyset = keyset_next({**state, "page": read.page_no}, stamped, step=_step_stamp)
+        moved = keyset["page"] == 1
+        following = {k: v for k, v in keyset.items() if k != "page"}
+        following["offset"] = 0 if moved else read.hi
+        if forward_read(following["offset"], self.settings.page_size).page_no > MAX_PAGE_INDEX:
+            raise _too_many_pages()
         return following
 
     @staticmethod
@@ -227,24 +272,35 @@ class JdAdapter(PlatformAdapter):
         # A record whose times cannot be read is listed so that it is quarantined, not lost.
         return item.get("applyTime") in (None, "") or not _parses(item.get("applyTime"))
 
-    def _services_page(self, state: Mapping[str, Any], out: CasePage) -> dict[str, Any] | None:
+    def _services_page(
+        self, state: Mapping[str, Any], out: CasePage, limit: int
+    ) -> dict[str, Any] | None:
         """Adds one page of service orders (a backward pass); the next state, or None."""
-        size = self.settings.page_size
         query = {"updateTimeBegin": state["lo"], "updateTimeEnd": state["hi"]}
-        body = self._api.service_sync(query, page=state["page"], size=size)
+        read = backward_read(state, limit)
+        learning = state["top"] is None
+        try:
+            body = self._api.service_sync(query, page=read.page_no, size=read.size)
+        except UnreadableBodyError as exc:
+            skip = backward_skip(state, read)
+            raise unreadable_page(
+                exc,
+                read=read,
+                next_page=None if skip is None else encode_token(skip),
+                listing=ASC_SYNC,
+                id_fields=("serviceId",),
+                window=f"{state['start']} to {state['end']} (GMT+8)",
+            ) from exc
         items = _rows(body, "data", "pageResult")
-        first = bool(state["first"])
         stamped = [stamped_row(item, "serviceId", "updateTime", "updateDate") for item in items]
         fresh, after = unread_on_backward_page(
-            state, stamped, raises_floor=not first, newest_first=False
+            state, stamped, raises_floor=not learning, newest_first=False
         )
         for item, new in zip(items, fresh, strict=True):
             if new:
                 self._add(out, service_order_to_case(item, shop_id=self.settings.shop_id), item)
-        following = next_backward_page(
-            state["page"], total=_total(body) if first else None, page_size=size
-        )
-        return None if following is None else {**after, "page": following, "first": False}
+        total = _total(body) if learning else None
+        return backward_after(after, read, total=total, page_size=self.settings.page_size)
 
     def _add(self, out: CasePage, parsed: RefundCase | QuarantinedCase, wire: Any) -> None:
         if isinstance(parsed, QuarantinedCase):
@@ -376,12 +432,24 @@ def _services_start(apps_state: Mapping[str, Any]) -> dict[str, Any]:
         "end": apps_state["end"],
         "lo": apps_state["start"],
         "hi": apps_state["end"],
-        "page": 1,
-        "first": True,
+        "top": None,
+        "learn_at": 0,
         "seen": {},
         "floor": None,
         "ordered": True,
     }
+
+
+def _position(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _too_many_pages() -> InvalidRequestError:
+    msg = (
+        f"more than {MAX_PAGE_INDEX} pages of refund applications share one applyTime "
+        "second, and queryPageList pages no further: raise page_size"
+    )
+    return InvalidRequestError(msg, platform=PLATFORM, operation="list_cases")
 
 
 def _parses(value: Any) -> bool:

@@ -16,13 +16,17 @@ import httpx
 from adapters._rpc.envelope import unwrap_list
 from adapters._rpc.errors import AlreadyInTargetState, PlatformFault
 from adapters._rpc.paging import (
+    backward_after,
+    backward_read,
+    backward_skip,
     decode_token,
     encode_token,
-    next_backward_page,
     stamped_row,
     unread_on_backward_page,
+    unreadable_page,
 )
 from adapters._rpc.signing import FileParts
+from adapters._rpc.transport import UnreadableBodyError
 from adapters._rpc.values import format_local_time, parse_local_time
 from adapters.taobao.api import TopApi
 from adapters.taobao.auth import TopAuth
@@ -133,50 +137,55 @@ class TaobaoAdapter(PlatformAdapter):
 
     # ---- list ----------------------------------------------------------------------------------
 
-    def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
+    def list_cases(
+        self, window: SyncWindow, page: str | None = None, *, page_size: int | None = None
+    ) -> CasePage:
         """One page of refunds modified in the window; a pass skips no unchanged case.
 
         TOP pages by offset, newest change first. A case changed while we page leaves the
         window's fixed end and every later offset shifts, so reading first to last would skip
         unchanged cases, however their ``modified`` seconds fall (bulk imports share one).
-        So the first call learns ``total_results`` (and returns page 1), then pages are read
-        from the last back to the first: a departure only brings cases already read back into
-        the unread pages, and those are dropped (``unread_on_backward_page``). Changed cases
-        are for the next pass's look-back.
+        So the first call learns ``total_results`` (and returns its page), then the listing is
+        read from the last position back to the first: a departure only brings cases already
+        read back into the unread positions, and those are dropped (``unread_on_backward_page``).
+        Changed cases are for the next pass's look-back.
+
+        ``page_size`` (the contract's hint) reads fewer positions, aligned to TOP's pages
+        (``backward_read``); an answer that cannot be read is ``UnreadablePageError`` with the
+        token past its positions (conformance rules page-size-hint, unreadable-page-bisected).
         """
-        total: int | None = None  # learnt by the first call only
-        if page is None:
-            state = self._first_state(window)
+        state = self._first_state(window) if page is None else self._resume(page)
+        limit = self.settings.page_size if page_size is None else page_size
+        read = backward_read(state, min(limit, self.settings.page_size))
+        learning = state["top"] is None
+        try:
             body = self._api.refunds_receive_get(
                 fields=LIST_FIELDS,
                 start_modified=state["start"],
                 end_modified=state["end"],
-                page_no=1,
-                page_size=self.settings.page_size,
-                use_has_next=False,
+                page_no=read.page_no,
+                page_size=read.size,
+                use_has_next=not learning,
             )
-            total = _total_results(body)
-        else:
-            state = self._resume(page)
-            body = self._api.refunds_receive_get(
-                fields=LIST_FIELDS,
-                start_modified=state["start"],
-                end_modified=state["end"],
-                page_no=state["page"],
-                page_size=self.settings.page_size,
-            )
+        except UnreadableBodyError as exc:
+            skip = backward_skip(state, read)
+            raise unreadable_page(
+                exc,
+                read=read,
+                next_page=None if skip is None else encode_token(skip),
+                listing="taobao.refunds.receive.get",
+                id_fields=("refund_id",),
+                window=f"{state['start']} to {state['end']} (GMT+8)",
+            ) from exc
+        total = _total_results(body) if learning else None
         items = unwrap_list(body, "refunds", "refund", platform=PLATFORM)
         fresh, state = unread_on_backward_page(
             state,
             [stamped_row(item, "refund_id", "modified") for item in items],
-            raises_floor=page is not None,
+            raises_floor=not learning,
         )
-        next_page_no = next_backward_page(
-            state["page"],
-            total=total,
-            page_size=self.settings.page_size,
-        )
-        next_page = None if next_page_no is None else encode_token({**state, "page": next_page_no})
+        following = backward_after(state, read, total=total, page_size=self.settings.page_size)
+        next_page = None if following is None else encode_token(following)
         out = CasePage(cases=[], next_page=next_page)
         for item, new in zip(items, fresh, strict=True):
             if new:
@@ -207,7 +216,8 @@ class TaobaoAdapter(PlatformAdapter):
         return {
             "start": format_local_time(window.start),
             "end": format_local_time(window.end.replace(microsecond=0)),
-            "page": 1,
+            "top": None,
+            "learn_at": 0,
             "seen": {},
             "floor": None,
             "ordered": True,
@@ -219,8 +229,8 @@ class TaobaoAdapter(PlatformAdapter):
             state = decode_token(token)
             parse_local_time(state["start"])
             parse_local_time(state["end"])
-            page, seen, floor = state["page"], state["seen"], state["floor"]
-            if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+            top, seen, floor = state["top"], state["seen"], state["floor"]
+            if (top is not None and not _position(top)) or not _position(state["learn_at"]):
                 raise TypeError
             if not isinstance(seen, dict) or not isinstance(state["ordered"], bool):
                 raise TypeError
@@ -524,6 +534,10 @@ class TaobaoAdapter(PlatformAdapter):
         if not content or len(content) > limit:
             raise self._bad(effect, f"params.{name} must be 1 to {limit} bytes")
         return {part: image_part(content, part)}
+
+
+def _position(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _total_results(body: Mapping[str, Any]) -> int:

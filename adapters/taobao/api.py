@@ -76,6 +76,7 @@ class TopApi:
             files=files,
             now=self._clock.now(),
             secrets=self._secrets,
+            max_body_bytes=self._settings.max_body_bytes,
         )
         if "error_response" in body:
             error = require_mapping(body["error_response"], "error_response", **op.context())

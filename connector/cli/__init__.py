@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "connector.cli.demo_cmd",
     "connector.cli.ops_cmd",
     "connector.cli.queue_cmd",
+    "connector.cli.quarantine_cmd",
     "connector.cli.users_cmd",
     "connector.cli.state_cmd",
 )

@@ -42,6 +42,7 @@ from connector.errors import (
     RetryableError,
     StepUpRequiredError,
 )
+from connector.intake_pages import list_sized, read_page
 from connector.models import (
     Buyer,
     CaseStatus,
@@ -54,6 +55,7 @@ from connector.models import (
 )
 from connector.notify import decision_notices, enqueue_at_risk, send_notice
 from connector.observability import DaemonMetrics, NullMetrics
+from connector.payload_caps import cap_model
 from connector.policy import (
     APPROVING_ACTIONS,
     Action,
@@ -284,7 +286,12 @@ class Daemon:
 
     def _list_page(self, shop: ShopRuntime, window: SyncWindow, token: str | None) -> CasePage:
         self.sweeper_first.wait_turn()
-        return self._call(shop, lambda: shop.adapter.list_cases(window, token))
+        return read_page(  # an unreadable page is read again smaller, down to one item
+            lambda at, size: self._call(shop, lambda: list_sized(shop.adapter, window, at, size)),
+            token,
+            platform=shop.platform,
+            shop_id=shop.shop_id,
+        )
 
     def _start_fetches(
         self,
@@ -332,7 +339,7 @@ class Daemon:
                 problems=(_problem(exc),),
                 raw=raw,
             )
-        return self._enrich(shop, full), raw
+        return cap_model(self._enrich(shop, full)), raw
 
     def _commit_finished(
         self,

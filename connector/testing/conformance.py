@@ -51,8 +51,10 @@ from connector.errors import (
     RateLimitedError,
     ReauthRequiredError,
     UnavailableError,
+    UnreadablePageError,
     UnsupportedEffectError,
 )
+from connector.intake_pages import list_sized, read_page
 from connector.models import QuarantinedCase, RefundCase
 from connector.testing.mock_control import JsonDict, MockControl
 
@@ -86,6 +88,8 @@ RULES = frozenset(
         "write-dropped-outcome-unknown",
         "malformed-body",
         "malformed-item-quarantined",
+        "page-size-hint",
+        "unreadable-page-bisected",
         "secrets-hidden",
     }
 )
@@ -724,6 +728,78 @@ class AdapterConformanceSuite:
         assert any(field in p.field for p in bad.problems), bad.summary()
         assert len(page.cases) == len(clean.cases) - 1, "the rest of the page must proceed"
         assert page.next_page is not None or clean.next_page is None
+
+    # ---- poisoned pages (the page-size hint) ---------------------------------------------------
+
+    def sized_pass(
+        self, adapter: PlatformAdapter, window: SyncWindow, sizes: Sequence[int | None]
+    ) -> list[CasePage]:
+        """A whole pass whose calls take the page-size hints in ``sizes`` in turn."""
+        pages: list[CasePage] = []
+        token: str | None = None
+        while True:
+            size = sizes[len(pages) % len(sizes)]
+            page = list_sized(adapter, window, token, size)
+            if size is not None:
+                listed = len(page.cases) + len(page.quarantined)
+                assert listed <= size, f"asked for at most {size} items, got {listed}"
+            pages.append(page)
+            assert len(pages) <= 500, "pagination did not end within 500 pages"
+            if page.next_page is None:
+                return pages
+            token = page.next_page
+
+    def test_page_size_hint(
+        self, adapter: PlatformAdapter, control: MockControl, dataset: list[str]
+    ) -> None:
+        """``list_cases(..., page_size=n)`` reads at most n items and the pass still covers
+        everything, each once, whatever sizes its calls are given (the core reads an
+        unreadable page again this way: docs/adding-a-platform.md, "Poisoned pages")."""
+        self.rule("page-size-hint")
+        window = self.window(control)
+        for sizes in ([1], [2, None], [None, 3, 1]):
+            pages = self.sized_pass(adapter, window, sizes)
+            ids = [c.case_id for p in pages for c in p.cases]
+            assert len(ids) == len(set(ids)), f"a case was listed twice with sizes {sizes}"
+            assert set(ids) == set(dataset), f"sizes {sizes} lost cases"
+
+    def test_unreadable_page_bisected(
+        self, adapter: PlatformAdapter, control: MockControl, dataset: list[str]
+    ) -> None:
+        """An answer that cannot be read is ``UnreadablePageError``: how many positions the read
+        asked for, and a token past them that continues the pass; the core's reader then
+        takes every case of the page by reading it smaller."""
+        self.rule("unreadable-page-bisected")
+        window = self.window(control)
+        control.faults({"count": 1, "fault": {"kind": "malformed_body"}})
+        with pytest.raises(UnreadablePageError) as caught:
+            adapter.list_cases(window, None, page_size=1)
+        assert caught.value.items == 1
+        assert caught.value.position, "the error must say where the read was"
+        rest = []
+        token = caught.value.next_page
+        while token is not None:
+            page = adapter.list_cases(window, token)
+            rest += [c.case_id for c in page.cases]
+            token = page.next_page
+        assert len(set(dataset) - set(rest)) <= 1, "stepping over one item skipped more"
+
+        control.faults({"count": 1, "fault": {"kind": "malformed_body"}})
+        taken: list[str] = []
+        token = None
+        while True:
+            page = read_page(
+                lambda at, size: list_sized(adapter, window, at, size),
+                token,
+                platform=adapter.platform,
+                shop_id=adapter.settings.shop_id,
+            )
+            assert not page.quarantined, "a one-off unreadable answer quarantined an item"
+            taken += [c.case_id for c in page.cases]
+            if page.next_page is None:
+                break
+            token = page.next_page
+        assert set(taken) == set(dataset)
 
     def test_secrets_hidden(
         self,

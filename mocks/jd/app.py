@@ -27,7 +27,7 @@ from mocks.jd.listing import break_listed_rows
 from mocks.jd.state import JdMock
 from mocks.kit.abort import AbortConnection, transport_fault
 from mocks.kit.control import control_routes, guarded, json_body
-from mocks.kit.faults import BROKEN, Fault
+from mocks.kit.faults import BROKEN, POISON_MARK, Fault, poisoned_body
 
 MEDIA = "application/json;charset=utf-8"
 TRANSPORT_KINDS = frozenset({"http_status", "latency", "hang", "reset"})
@@ -62,6 +62,23 @@ def break_first_item(body: dict[str, Any], field: str | None) -> None:
     if isinstance(target, dict):
         default = "applyRefundSum" if "applyRefundSum" in target else "actualPayPrice"
         target[field or default] = BROKEN
+
+
+def poison_listed_row(body: dict[str, Any], fault: Fault) -> bytes | None:
+    """``poison_item``: the answer with the named record's list row poisoned (its ``field``,
+    default ``applyReason``/``questionDesc``), or None when the answer does not list it."""
+    business = next(iter(body.values()))
+    payload = next((v for k, v in business.items() if k != "code"), None)
+    if not isinstance(payload, dict):
+        return None
+    rows = payload.get("result") if "result" in payload else payload.get("data")
+    wanted = fault.text("case")
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, dict) and wanted in (str(row.get("id")), str(row.get("serviceId"))):
+            default = "applyReason" if "serviceId" not in row else "questionDesc"
+            row[fault.text("field") or default] = POISON_MARK
+            return poisoned_body(json.dumps(body, ensure_ascii=False, separators=(",", ":")), fault)
+    return None
 
 
 def _named_record(params: dict[str, str]) -> str | None:
@@ -116,6 +133,12 @@ def create_app(mock: JdMock, *, test_mode: bool = True) -> Starlette:
             break_listed_rows(mock, body, method, shop_id)
             log("ok" if fault is None else f"fault:{fault.kind}")
             return _answer(body, request_id)
+        if fault.kind == "poison_item":
+            poisoned = poison_listed_row(body, fault)
+            log("fault:poison_item" if poisoned is not None else "ok")
+            if poisoned is None:
+                return _answer(body, request_id)
+            return Response(poisoned, media_type=MEDIA, headers={"X-Request-Id": request_id})
         log(f"fault:{fault.kind}")
         if fault.kind == "apply_then_drop":
             return AbortConnection()

@@ -6,6 +6,7 @@ fault hits a call; each fake turns the fault into its own wire behaviour.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ FAULT_KINDS = frozenset(
         "reset",
         "malformed_body",
         "malformed_item",
+        "poison_item",
         "apply_then_drop",
         "change_before",
     }
@@ -26,6 +28,12 @@ FAULT_KINDS = frozenset(
 MATCH_KEYS = frozenset({"method", "shop"})
 BROKEN = "##broken##"
 """What a ``malformed_item`` fault puts in the broken field."""
+POISONS = frozenset({"invalid_utf8", "deep_nesting"})
+"""What a ``poison_item`` fault puts in one field of one listed case, on every listing that
+holds it: bytes that are not UTF-8, or JSON arrays nested ``depth`` deep (200,000 by default).
+Either makes the whole answer unreadable as JSON, which is the point."""
+POISON_MARK = "\u2063poison-item\u2063"
+"""Set in the field first, then swapped for the raw poison bytes in the encoded answer."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +93,17 @@ def parse_fault(raw: object, where: str = "fault") -> Fault:
     if kind == "platform_error" and "code" not in params:
         msg = f"{where}.code is required for a platform_error"
         raise ValueError(msg)
-    if kind == "malformed_item" and not isinstance(params.get("field", ""), str):
+    if kind in ("malformed_item", "poison_item") and not isinstance(params.get("field", ""), str):
         msg = f"{where}.field must be a field name"
         raise ValueError(msg)
+    if kind == "poison_item":
+        if not isinstance(params.get("case"), str) or not params["case"]:
+            msg = f"{where}.case must name the case whose listed item is poisoned"
+            raise ValueError(msg)
+        if params.get("poison", "invalid_utf8") not in POISONS:
+            msg = f"{where}.poison must be one of {sorted(POISONS)}, got {params.get('poison')!r}"
+            raise ValueError(msg)
+        _number(params, "depth", where, minimum=1)
     return Fault(kind=str(kind), params=params)
 
 
@@ -147,3 +163,14 @@ class FaultPlan:
     def __len__(self) -> int:
         with self._lock:
             return len(self._rules)
+
+
+def poisoned_body(text: str, fault: Fault) -> bytes:
+    """The encoded answer with the ``POISON_MARK`` string swapped for the fault's poison."""
+    if fault.text("poison", "invalid_utf8") == "deep_nesting":
+        depth = int(fault.number("depth", 200_000))
+        poison = b"[" * depth + b"]" * depth
+    else:
+        poison = b'"\xff\xfe not UTF-8 \xc3\x28"'
+    mark = json.dumps(POISON_MARK, ensure_ascii=False).encode("utf-8")
+    return text.encode("utf-8").replace(mark, poison)

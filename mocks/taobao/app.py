@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from mocks.kit.control import control_routes, guarded, json_body
-from mocks.kit.faults import BROKEN, Fault
+from mocks.kit.faults import BROKEN, POISON_MARK, Fault, poisoned_body
 from mocks.taobao.config import DEFAULT_TIMERS, ShopConfig
 from mocks.taobao.errors import PLATFORM_MESSAGES, TopError
 from mocks.taobao.gateway import Gateway, response_key
@@ -76,6 +76,19 @@ async def read_params(request: Request) -> tuple[dict[str, str], dict[str, bytes
             else:
                 params[key] = value
     return params, files
+
+
+def _poison_item(body: dict[str, Any], fault: Fault) -> bytes | None:
+    """The answer with the named case's listed item poisoned, or None if it is not listed."""
+    inner = body.get(response_key(LIST_METHOD))
+    refunds = inner.get("refunds") if isinstance(inner, dict) else None
+    items = refunds.get("refund") if isinstance(refunds, dict) else None
+    wanted = fault.text("case")
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and str(item.get("refund_id")) == wanted:
+            item[fault.text("field", "reason") or "reason"] = POISON_MARK
+            return poisoned_body(json.dumps(body, ensure_ascii=False), fault)
+    return None
 
 
 def _break_item(body: dict[str, Any], field: str) -> None:
@@ -176,6 +189,10 @@ def create_app(mock: TaobaoMock, *, test_mode: bool = True) -> Starlette:
         if fault is not None and fault.kind == "apply_then_drop":
             log("fault:apply_then_drop")
             return DropConnection()
+        if fault is not None and fault.kind == "poison_item":
+            poisoned = _poison_item(body, fault)
+            log("fault:poison_item" if poisoned is not None else "ok")
+            return _json(body) if poisoned is None else Response(poisoned, media_type=JSON_TYPE)
         if fault is not None and fault.kind == "malformed_item":
             _break_item(body, fault.text("field", "refund_fee") or "refund_fee")
             log("fault:malformed_item")

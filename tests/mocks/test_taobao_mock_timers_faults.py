@@ -284,3 +284,38 @@ def test_wall_clock_fake_serves_a_wall_clock_client() -> None:
         assert "refunds_receive_get_response" in top.call(LIST, fields="refund_id")
         http.post("/__mock/clock", json={"advance_s": 3 * DAY})
         assert "refunds_receive_get_response" in top.call(LIST, fields="refund_id")
+
+
+def test_fault_poison_item_poisons_the_named_case_on_every_listing(fake: Fake) -> None:
+    bad, good = fake.case(), fake.case()
+    fault = {"kind": "poison_item", "case": bad, "poison": "invalid_utf8"}
+    fake.control(
+        "POST", "/faults", {"rules": [{"match": {"method": LIST}, "count": -1, "fault": fault}]}
+    )
+    for _ in range(2):  # every listing holding it, not just the next call
+        body = fake.taobao.raw(fake.taobao.params(LIST, fields="refund_id,reason")).content
+        with pytest.raises(UnicodeDecodeError):
+            body.decode("utf-8")
+        assert f'"refund_id":"{bad}"'.encode() in body.replace(b" ", b"")
+    fake.control("DELETE", "/faults")
+    deep = {"kind": "poison_item", "case": bad, "poison": "deep_nesting", "depth": 5000}
+    fake.control("POST", "/faults", {"rules": [{"match": {"method": LIST}, "fault": deep}]})
+    body = fake.taobao.raw(fake.taobao.params(LIST, fields="refund_id,reason")).content
+    assert b"[" * 5000 + b"]" * 5000 in body
+    rows = fake.taobao.ok(LIST, fields="refund_id")["refunds"]["refund"]
+    assert {r["refund_id"] for r in rows} == {bad, good}  # the rule was used up
+
+
+@pytest.mark.parametrize(
+    ("fault", "problem"),
+    [
+        ({"kind": "poison_item"}, "case must name"),
+        ({"kind": "poison_item", "case": "1", "poison": "lava"}, "poison must be one of"),
+    ],
+)
+def test_fault_poison_item_needs_a_case_and_a_known_poison(
+    fake: Fake, fault: dict[str, object], problem: str
+) -> None:
+    response = fake.http.post("/__mock/faults", json={"rules": [{"fault": fault}]})
+    assert response.status_code == 400
+    assert problem in response.text
