@@ -49,7 +49,8 @@ class Platform:
 
 def _taobao(stack: ExitStack) -> tuple[str, list[dict[str, Any]], list[str]]:
     config = TaobaoConfig(sms_threshold_fen=None)
-    url = stack.enter_context(BackgroundServer(create_taobao_app(TaobaoMock(config), test_mode=True)))
+    app = create_taobao_app(TaobaoMock(config), test_mode=True)
+    url = stack.enter_context(BackgroundServer(app))
     shops = [
         {
             "shop_id": shop.shop_id,
@@ -161,9 +162,10 @@ def main() -> None:
         return
     for name, figures in result.items():
         for label, row in figures.items():
+            intake, total = row["intake_calls_per_case"], row["total_calls_per_case"]
             print(
-                f"{name:7} {label:10} cases {row['cases']:5}  intake/case "
-                f"{row['intake_calls_per_case']:6.2f}  total/case {row['total_calls_per_case']:6.2f}"
+                f"{name:7} {label:10} cases {row['cases']:5}  "
+                f"intake/case {intake:6.2f}  total/case {total:6.2f}"
             )
 
 

@@ -36,7 +36,7 @@ def test_nested_stage_is_charged_to_itself_only() -> None:
     inner = timer.wrap("store", lambda: _burn(400_000))
 
     def outer_body() -> int:
-        return _burn(400_000) + inner() + inner()
+        return _burn(400_000) + int(inner()) + int(inner())
 
     outer = timer.wrap("decide", outer_body)
     outer()
