@@ -460,6 +460,96 @@ class SqliteStore:
         return [_audit_entry(r) for r in reversed(rows)]
 
     # cases -----------------------------------------------------------------------------------
+    def import_cases(self, cases: Sequence[RefundCase]) -> int:
+        """Store many cases not stored yet, in one unit of work: what ``upsert_case`` does for
+        a new case (state, guard, facts, its chained ``case_seen`` audit entry) with one
+        statement per table, for a bulk load (a migration, a benchmark's million cases).
+        A case already stored is refused (StoreError) and nothing is written. Guarded by
+        tests/store/test_import_cases.py."""
+        if not cases:
+            return 0
+        now = self._now()
+        case_rows: list[tuple[Any, ...]] = []
+        audit_rows: list[tuple[Any, ...]] = []
+        with self.unit_of_work():
+            head = self.audit_head()
+            seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+            for case in cases:
+                doc = facts_of(case)
+                deadline = _ts_opt(case.deadline_at)
+                state = CaseState.done if case.status in TERMINAL_STATUSES else CaseState.new
+                case_rows.append(
+                    (
+                        *case.key,
+                        case.order_id,
+                        case.version,
+                        str(case.status),
+                        str(state),
+                        deadline,
+                        _default_guard(case.deadline_at),
+                        facts_hash(doc),
+                        _dumps(doc),
+                        None,
+                        case.buyer.id,
+                        _ts_opt(case.updated_at),
+                        now,
+                        now,
+                        now,
+                    )
+                )
+                clean = clean_details(
+                    {
+                        "version": case.version,
+                        "status": case.status,
+                        "type": case.type,
+                        "reason": case.reason,
+                        "order_status": case.order_status,
+                        "refund_amount": case.refund_amount,
+                        "paid_amount": case.paid_amount,
+                        "deadline_at": deadline,
+                        "state": state,
+                    }
+                )
+                seq += 1
+                platform, shop_id, case_id = case.key
+                event = str(AuditEvent.case_seen)
+                body = entry_body(
+                    seq=seq,
+                    at=now,
+                    actor="platform",
+                    event=event,
+                    platform=platform,
+                    shop_id=shop_id,
+                    case_id=case_id,
+                    details=clean,
+                )
+                digest = chain_hash(prev, body)
+                row = (seq, now, "platform", event, platform, shop_id, case_id, _dumps(clean))
+                audit_rows.append((*row, prev, digest))
+                prev = digest
+            try:
+                self._conn.executemany(
+                    "INSERT INTO cases (platform, shop_id, case_id, order_id, version, status, "
+                    "state, deadline_at, guard_at, facts_hash, case_json, raw_json, buyer_id, "
+                    "platform_updated_at, first_seen_at, last_seen_at, changed_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    case_rows,
+                )
+                self._conn.executemany(
+                    "INSERT INTO audit_log (seq, at, actor, event, platform, shop_id, case_id, "
+                    "details_json, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    audit_rows,
+                )
+            except sqlite3.Error as exc:
+                msg = f"bulk import failed (is a case already stored?): {exc}"
+                raise StoreError(msg) from exc
+            self._write(
+                "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                (seq, prev),
+            )
+        return len(case_rows)
+
     def upsert_case(
         self, case: RefundCase, raw: Any = None, *, guard_at: datetime | None = None
     ) -> CaseChange:
