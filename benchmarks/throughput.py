@@ -153,16 +153,11 @@ def taobao_fake(directory: Path) -> Iterator[tuple[str, int]]:
         yield url, pid
 
 
-def write_config(directory: Path, fake_url: str, ops_port: int) -> Path:
-    lines = [
-        "[daemon]",
-        f"poll_interval_s = {POLL_INTERVAL_S}",
-        'log_level = "warning"',
-        "",
-        "[ops]",
-        "enabled = true",
-        f"port = {ops_port}",
-    ]
+def write_config(directory: Path, fake_url: str, ops_port: int | None) -> Path:
+    """20 shops on the fake; the ops port (for /metrics) when one is given."""
+    lines = ["[daemon]", f"poll_interval_s = {POLL_INTERVAL_S}", 'log_level = "warning"']
+    if ops_port is not None:
+        lines += ["", "[ops]", "enabled = true", f"port = {ops_port}"]
     for index, shop in enumerate(shop_ids()):
         lines += [
             "",
@@ -339,43 +334,69 @@ def backlog(state: Path, now: float) -> int:
     return int(new) + due
 
 
-def latencies(state: Path, visible: dict[str, float]) -> tuple[list[float], list[float], int]:
-    """(visible->applied of cases that write, visible->decided of the rest, unfinished)."""
+SETTLED_UNSENT = frozenset({"failed", "superseded", "cancelled"})
+"""An effect that ended without being applied: the platform refused it (then a person has the
+case) or a later decision replaced it. Its case counts as settled when the effect ended."""
+
+
+@dataclass
+class Outcome:
+    applied: list[float] = field(default_factory=list)
+    """visible -> applied (or settled unsent) of the cases whose first decision writes"""
+    decided: list[float] = field(default_factory=list)
+    """visible -> decided of the rest"""
+    unfinished: Counter[str] = field(default_factory=Counter)
+    """why a case is not finished: ``undecided`` or its unfinished effects' kind/status"""
+    unsent: Counter[str] = field(default_factory=Counter)
+    """effects that ended unsent, by kind/status (and platform code)"""
+
+
+def latencies(state: Path, visible: dict[str, float]) -> Outcome:
     db = _db(state)
     try:
         decisions = db.execute(
             "SELECT id, case_id, decided_at FROM decisions ORDER BY id"
         ).fetchall()
-        effects = db.execute("SELECT decision_id, kind, status, done_at FROM effects").fetchall()
+        effects = db.execute(
+            "SELECT decision_id, kind, status, done_at, updated_at, last_platform_code FROM effects"
+        ).fetchall()
     finally:
         db.close()
     first: dict[str, tuple[int, float]] = {}
     for row in decisions:
         if row["case_id"] in visible and row["case_id"] not in first:
             first[row["case_id"]] = (int(row["id"]), _epoch(row["decided_at"]) or math.inf)
-    writes: dict[int, list[float]] = {}
+    writes: dict[int, list[tuple[float, str]]] = {}
     for row in effects:
-        if row["kind"] in PLATFORM_WRITES:
-            done = _epoch(row["done_at"]) if row["status"] == "done" else None
-            writes.setdefault(int(row["decision_id"]), []).append(
-                done if done is not None else math.inf
-            )
-    applied: list[float] = []
-    decided: list[float] = []
-    unfinished = 0
+        if row["kind"] not in PLATFORM_WRITES:
+            continue
+        label = f"{row['kind']}/{row['status']}"
+        if row["status"] == "done":
+            at = _epoch(row["done_at"]) or math.inf
+        elif row["status"] in SETTLED_UNSENT:
+            at = _epoch(row["updated_at"]) or math.inf
+            label += f"/{row['last_platform_code'] or '-'}"
+        else:
+            at = math.inf
+        writes.setdefault(int(row["decision_id"]), []).append((at, label))
+    outcome = Outcome()
     for case_id, seen in visible.items():
         if case_id not in first:
-            decided.append(math.inf)
-            unfinished += 1
+            outcome.decided.append(math.inf)
+            outcome.unfinished["undecided"] += 1
             continue
         decision_id, at = first[case_id]
-        if decision_id in writes:
-            applied.append(max(writes[decision_id]) - seen)
-        else:
-            decided.append(at - seen)
-        if math.isinf(max(writes.get(decision_id, [at]))):
-            unfinished += 1
-    return applied, decided, unfinished
+        if decision_id not in writes:
+            outcome.decided.append(at - seen)
+            continue
+        ends = writes[decision_id]
+        outcome.applied.append(max(end for end, _ in ends) - seen)
+        for end, label in ends:
+            if math.isinf(end):
+                outcome.unfinished[label] += 1
+            elif not label.endswith("/done"):
+                outcome.unsent[label] += 1
+    return outcome
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -421,7 +442,8 @@ def run_rate(rate: int, warmup_s: float, measure_s: float, seed: int) -> dict[st
         feeder.stop()
         thread.join(timeout=30)
         time.sleep(HOLD_P99_S + 0.5)  # noqa: TID251 - a case late by then is late
-        applied, decided, unfinished = latencies(directory / "state", measured)
+        outcome = latencies(directory / "state", measured)
+        applied, decided = outcome.applied, outcome.decided
     cases = max(len(measured), 1)
     methods = Counter(str(r.get("method")) for r in requests)
     stage_ms = {
@@ -438,7 +460,8 @@ def run_rate(rate: int, warmup_s: float, measure_s: float, seed: int) -> dict[st
         "arrived": len(measured),
         "write_cases": len(applied),
         "other_cases": len(decided),
-        "unfinished": unfinished,
+        "unfinished": dict(outcome.unfinished),
+        "ended_unsent": dict(outcome.unsent),
         "p50_visible_to_applied_s": percentile(applied, 0.5),
         "p99_visible_to_applied_s": p99_applied,
         "p50_visible_to_decided_s": percentile(decided, 0.5),
