@@ -349,6 +349,8 @@ class Outcome:
     """why a case is not finished: ``undecided`` or its unfinished effects' kind/status"""
     unsent: Counter[str] = field(default_factory=Counter)
     """effects that ended unsent, by kind/status (and platform code)"""
+    settled_on_intake: Counter[str] = field(default_factory=Counter)
+    """cases closed when they arrived (stored settled) or quarantined: never decided"""
 
 
 def latencies(state: Path, visible: dict[str, float]) -> Outcome:
@@ -360,6 +362,16 @@ def latencies(state: Path, visible: dict[str, float]) -> Outcome:
         effects = db.execute(
             "SELECT decision_id, kind, status, done_at, updated_at, last_platform_code FROM effects"
         ).fetchall()
+        settled = {
+            str(row["case_id"]): (str(row["state"]), _epoch(row["first_seen_at"]) or math.inf)
+            for row in db.execute(
+                "SELECT case_id, state, first_seen_at FROM cases "
+                "WHERE state IN ('done', 'left_to_platform')"
+            )
+        }
+        for row in db.execute("SELECT case_id, first_seen_at FROM quarantine"):
+            seen_at = _epoch(row["first_seen_at"]) or math.inf
+            settled[str(row["case_id"])] = ("quarantined", seen_at)
     finally:
         db.close()
     first: dict[str, tuple[int, float]] = {}
@@ -381,6 +393,12 @@ def latencies(state: Path, visible: dict[str, float]) -> Outcome:
         writes.setdefault(int(row["decision_id"]), []).append((at, label))
     outcome = Outcome()
     for case_id, seen in visible.items():
+        if case_id not in first and case_id in settled:
+            # Closed when it arrived, or quarantined: settled on intake, nothing to decide.
+            how, at = settled[case_id]
+            outcome.decided.append(at - seen)
+            outcome.settled_on_intake[how] += 1
+            continue
         if case_id not in first:
             outcome.decided.append(math.inf)
             outcome.unfinished["undecided"] += 1
@@ -462,6 +480,7 @@ def run_rate(rate: int, warmup_s: float, measure_s: float, seed: int) -> dict[st
         "other_cases": len(decided),
         "unfinished": dict(outcome.unfinished),
         "ended_unsent": dict(outcome.unsent),
+        "settled_on_intake": dict(outcome.settled_on_intake),
         "p50_visible_to_applied_s": percentile(applied, 0.5),
         "p99_visible_to_applied_s": p99_applied,
         "p50_visible_to_decided_s": percentile(decided, 0.5),
