@@ -151,7 +151,8 @@ def cycle(state: Path, config: Path, fake_url: str) -> dict[str, Any]:
 
 def measure(size: int, directory: Path, fake_url: str) -> dict[str, Any]:
     state = directory / f"state-{size}"
-    fill_s = fill(state, size)
+    reused = (state / "connector.db").exists()
+    fill_s = None if reused else round(fill(state, size), 1)
     config = write_config(directory, fake_url, ops_port=None)
     command = [
         sys.executable, "-m", "benchmarks.scale", "--cycle", str(state),
@@ -164,13 +165,14 @@ def measure(size: int, directory: Path, fake_url: str) -> dict[str, Any]:
         raise RuntimeError(msg)
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     db_mb = sum(f.stat().st_size for f in state.iterdir() if f.is_file()) / 2**20
-    return {"stored_cases": size, "fill_s": round(fill_s, 1), "db_mb": round(db_mb, 1), **figures}
+    return {"stored_cases": size, "fill_s": fill_s, "db_mb": round(db_mb, 1), **figures}
 
 
-def run(sizes: list[int]) -> dict[str, Any]:
+def run(sizes: list[int], keep: Path | None = None) -> dict[str, Any]:
     sizes = sorted(sizes)
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
-        directory = Path(tmp)
+        directory = keep or Path(tmp)
+        directory.mkdir(parents=True, exist_ok=True)
         with taobao_fake(directory) as (fake_url, _pid):
             rows = [measure(size, directory, fake_url) for size in sizes]
     small, large = rows[0], rows[-1]
@@ -195,6 +197,9 @@ def main() -> None:
         default=",".join(str(s) for s in DEFAULT_SIZES),
         help="comma-separated store sizes (the smallest and the largest are compared)",
     )
+    parser.add_argument(
+        "--keep", type=Path, help="keep the stores in this directory (and reuse them next time)"
+    )
     parser.add_argument("--cycle", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--fake", help=argparse.SUPPRESS)
@@ -205,7 +210,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if len(sizes) < 2 or min(sizes) < OPEN_CASES:
         parser.error(f"--sizes needs two sizes or more, each at least {OPEN_CASES}")
-    result = run(sizes)
+    result = run(sizes, args.keep)
     if args.json:
         print(json.dumps(result, indent=2))
         return

@@ -584,7 +584,10 @@ def run(*, quick: bool, seed: int) -> dict[str, Any]:
         print(json.dumps(rates[-1]), file=sys.stderr, flush=True)
     held = [r["rate"] for r in rates if r["held"]]
     max_rate = max(held, default=0)
-    mix = rates[-1]["platform_calls_by_method_per_case"]
+    # The calls a case costs when it is worked off: those of the highest rate that held, else
+    # of the lowest rate (a rate that fell behind left most of its cases unread).
+    settled = [r for r in rates if r["held"]] or rates[:1]
+    mix = settled[-1]["platform_calls_by_method_per_case"]
     raw = raw_transport(mix, 200 if quick else 3000, seed)
     return {
         "rates": rates,
