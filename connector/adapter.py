@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.effects import EffectKind, EffectRequest, SubmitResult
 from connector.errors import UnsupportedEffectError
+from connector.facts import ALL_FACTS, Fact
 from connector.models import QuarantinedCase, RefundCase
 
 if TYPE_CHECKING:
@@ -94,6 +95,9 @@ class PlatformAdapter(abc.ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     missing_capabilities: ClassVar[dict[Capability, str]] = {}
     """Capabilities the platform lacks, each with its reason (`refund-connector adapters`)."""
+    costly_facts: ClassVar[frozenset[Fact]] = frozenset()
+    """Facts that cost this platform extra calls; ``get_case`` fetches them only when asked
+    (the others come with the case record). Checked by the conformance kit."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -139,8 +143,15 @@ class PlatformAdapter(abc.ABC):
         """
 
     @abc.abstractmethod
-    def get_case(self, case_id: str) -> RefundCase:
-        """The full current case (deadline, logistics, version). NotFoundError if unknown."""
+    def get_case(self, case_id: str, facts: frozenset[Fact] = ALL_FACTS) -> RefundCase:
+        """The current case (deadline, version, ...) with the ``facts`` asked for.
+
+        A fact outside ``facts`` that costs a platform call is not fetched: its fields stay
+        empty (``None`` / ``()``). One the platform sends with the case record anyway may be
+        filled. Asking for a fact never changes the other fields. NotFoundError if unknown.
+        The daemon asks only for what the shop's policy or the review desk can read
+        (``connector.policy.reads``); conformance rule ``get-fetches-only-asked-facts``.
+        """
 
     @abc.abstractmethod
     def submit(self, effect: EffectRequest) -> SubmitResult:

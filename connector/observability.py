@@ -9,7 +9,10 @@ another. ``ops_routes`` are mounted by the web console and served by ``run`` on 
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -86,7 +89,22 @@ class Metrics:
             ["platform", "action", "rule"],
             registry=self.registry,
         )
+        self.stage_cpu = Counter(
+            "refund_connector_stage_cpu_seconds",
+            "CPU seconds by pipeline stage (list, fetch, enrich, decide, store, send), exclusive "
+            "of nested stages; the rest of the process's CPU is scheduling and serving.",
+            ["stage"],
+            registry=self.registry,
+        )
         self._store_collector: StoreCollector | None = None
+        self._timed: set[int] = set()
+
+    def time_stages(self, daemon: Daemon) -> None:
+        """Count each stage's thread CPU for ``daemon`` (once per daemon; see ``StageTimer``)."""
+        if id(daemon) in self._timed:
+            return
+        self._timed.add(id(daemon))
+        StageTimer(self.stage_cpu).instrument(daemon)
 
     def effect_attempt(self, platform: str, kind: str, outcome: str, code: str | None) -> None:
         if outcome in _NOT_ATTEMPTS:
@@ -254,6 +272,66 @@ def readiness(
     return {"ready": not not_ready, "not_ready": not_ready, "checks": checks}
 
 
+class StageTimer:
+    """Charges thread CPU to pipeline stages by wrapping, on one daemon's objects, the calls
+    that make each stage: the adapter contract (list, fetch, send), the store's API (store),
+    the daemon's enrich and decide steps. Time is exclusive: a stage nested in another (a store
+    write inside a decision) is charged to itself only. Guarded by
+    tests/ops_surface/test_stage_cpu.py."""
+
+    DAEMON_STAGES: tuple[tuple[str, str], ...] = (
+        ("_enrich", "enrich"),
+        ("_decide_locked", "decide"),
+    )
+    ADAPTER_STAGES: tuple[tuple[str, str], ...] = (
+        ("list_cases", "list"),
+        ("get_case", "fetch"),
+        ("submit", "send"),
+    )
+    STORE_SKIPPED = frozenset({"unit_of_work", "in_unit_of_work", "close"})
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._local = threading.local()
+
+    def wrap(self, stage: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        counter = self._counter.labels(stage)
+        local = self._local
+
+        @functools.wraps(call)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            stack: list[float] = local.__dict__.setdefault("stack", [])
+            started = time.thread_time()
+            stack.append(0.0)
+            try:
+                return call(*args, **kwargs)
+            finally:
+                nested = stack.pop()
+                spent = time.thread_time() - started
+                counter.inc(max(spent - nested, 0.0))
+                if stack:
+                    stack[-1] += spent
+
+        return timed
+
+    def instrument(self, daemon: Daemon) -> None:
+        from connector.store.api import Store
+
+        for name, stage in self.DAEMON_STAGES:
+            if callable(getattr(daemon, name, None)):
+                setattr(daemon, name, self.wrap(stage, getattr(daemon, name)))
+        for shop in daemon.shops.values():
+            for name, stage in self.ADAPTER_STAGES:
+                setattr(shop.adapter, name, self.wrap(stage, getattr(shop.adapter, name)))
+        store = daemon.store
+        for name in dir(Store):
+            if name.startswith("_") or name in self.STORE_SKIPPED:
+                continue
+            method = getattr(store, name, None)
+            if callable(method):
+                setattr(store, name, self.wrap("store", method))
+
+
 # -- routes -------------------------------------------------------------------------------------
 
 
@@ -270,6 +348,8 @@ def ops_routes(
         daemon_metrics = getattr(daemon, "metrics", None)
         metrics = daemon_metrics if isinstance(daemon_metrics, Metrics) else Metrics()
     metrics.watch_store(store_factory, clock)
+    if daemon is not None:
+        metrics.time_stages(daemon)
     exposed = metrics
 
     def healthz(_request: Request) -> Response:

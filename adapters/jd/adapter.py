@@ -57,6 +57,7 @@ from connector.errors import (
     NotFoundError,
     UnreadablePageError,
 )
+from connector.facts import ALL_FACTS, Fact
 from connector.models import QuarantinedCase, RefundCase, ReturnLogistics
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,8 @@ class JdAdapter(PlatformAdapter):
             "pseudonymous open_id_buyer/oaid"
         ),
     }
+    costly_facts: ClassVar[frozenset[Fact]] = frozenset({Fact.return_logistics})
+    """The return parcel is the freight call; pictures and delivery come with the record."""
 
     # Everything the platform does not lack (each lack is declared above with its reason).
     capabilities: ClassVar[frozenset[Capability]] = frozenset(Capability).difference(
@@ -319,8 +322,10 @@ class JdAdapter(PlatformAdapter):
 
     # ---- get -----------------------------------------------------------------------------------
 
-    def get_case(self, case_id: str) -> RefundCase:
-        """The current case from whichever family holds the id (with the return waybill)."""
+    def get_case(self, case_id: str, facts: frozenset[Fact] = ALL_FACTS) -> RefundCase:
+        """The current case from whichever family holds the id, with the return parcel's
+        freight when asked for (``Fact.return_logistics``: one more call). The buyer's
+        pictures and the delivery time come with the record, so they are always filled."""
         family = self._families.get(case_id)
         if family != SERVICE_FAMILY:
             wire = self._refund_application(case_id)
@@ -333,7 +338,11 @@ class JdAdapter(PlatformAdapter):
                     "no such refund application", platform=PLATFORM, case_id=case_id
                 )
         detail = self._service(case_id)
-        extras = ServiceExtras(return_logistics=self._return_parcel(detail, case_id))
+        extras = ServiceExtras(
+            return_logistics=(
+                self._return_parcel(detail, case_id) if Fact.return_logistics in facts else None
+            )
+        )
         parsed = service_order_to_case(detail, shop_id=self.settings.shop_id, extras=extras)
         return self._parsed(parsed, case_id)
 

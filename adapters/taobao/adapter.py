@@ -54,6 +54,7 @@ from connector.errors import (
     MalformedPayloadError,
     NotFoundError,
 )
+from connector.facts import ALL_FACTS, Fact
 from connector.models import QuarantinedCase, RefundCase, ReturnLogistics
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ class TaobaoAdapter(PlatformAdapter):
         }
     )
     missing_capabilities: ClassVar[dict[Capability, str]] = {}
+    costly_facts: ClassVar[frozenset[Fact]] = ALL_FACTS
+    """Messages, each parcel's trace and the item record are calls of their own."""
 
     def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
         if not isinstance(settings, TaobaoSettings):
@@ -263,17 +266,25 @@ class TaobaoAdapter(PlatformAdapter):
 
     # ---- get -----------------------------------------------------------------------------------
 
-    def get_case(self, case_id: str) -> RefundCase:
-        """The refund with its deadline, the outbound parcel's trace and the buyer's pictures."""
+    def get_case(self, case_id: str, facts: frozenset[Fact] = ALL_FACTS) -> RefundCase:
+        """The refund with its deadline and the ``facts`` asked for: the buyer's pictures (the
+        refund's messages), the parcels' traces, the item's no-reason promise; one or more
+        calls each, so a fact not asked for is not fetched."""
         body = self._api.refund_get(case_id, fields=DETAIL_FIELDS)
         refund = body.get("refund")
         if not isinstance(refund, Mapping) or not refund:
             raise NotFoundError("no such refund", platform=PLATFORM, case_id=case_id)
         phase = str(refund.get("refund_phase") or "") or None
         extras = CaseExtras(
-            evidence=messages_to_evidence(self._messages(case_id, phase)),
-            no_reason_eligible=self._no_reason_eligible(refund, case_id),
-            **self._trace(refund, case_id),
+            evidence=(
+                messages_to_evidence(self._messages(case_id, phase))
+                if Fact.evidence in facts
+                else ()
+            ),
+            no_reason_eligible=(
+                self._no_reason_eligible(refund, case_id) if Fact.item_promise in facts else None
+            ),
+            **self._trace(refund, case_id, facts),
         )
         parsed = refund_to_case(
             refund, shop_id=self.settings.shop_id, tmall=self.settings.tmall, extras=extras
@@ -300,7 +311,9 @@ class TaobaoAdapter(PlatformAdapter):
                 break
         return messages
 
-    def _trace(self, refund: Mapping[str, Any], case_id: str) -> dict[str, Any]:
+    def _trace(
+        self, refund: Mapping[str, Any], case_id: str, facts: frozenset[Fact]
+    ) -> dict[str, Any]:
         """The outbound parcel's trace, and the buyer's return parcel when there is one."""
         extras: dict[str, Any] = {}
         tid = str(refund.get("tid") or "")
@@ -309,7 +322,7 @@ class TaobaoAdapter(PlatformAdapter):
             "WAIT_SELLER_SEND_GOODS",
             "WAIT_BUYER_PAY",
         )
-        if tid and shipped:
+        if tid and shipped and Fact.logistics in facts:
             outbound = self._trace_or_none(tid, None, case_id)
             if outbound is not None:
                 extras.update(
@@ -317,7 +330,7 @@ class TaobaoAdapter(PlatformAdapter):
                     shipped_at=outbound.shipped_at,
                     delivered_at=outbound.delivered_at,
                 )
-        if tid and refund.get("sid"):
+        if tid and refund.get("sid") and Fact.return_logistics in facts:
             back = self._trace_or_none(tid, case_id, case_id)
             if back is not None and back.logistics is not None:
                 delivered = back.logistics.status == "delivered"

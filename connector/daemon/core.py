@@ -65,6 +65,7 @@ from connector.policy import (
     decide_for_person,
 )
 from connector.policy.decision import action_zh
+from connector.policy.reads import fetch_with_facts
 from connector.retrying import make_retrying
 from connector.store import (
     CLOSED_CASE_STATES,
@@ -322,13 +323,16 @@ class Daemon:
             ):
                 continue
             raw = page.raw[index] if index < len(page.raw) else None
-            future = self._intake_pool.submit(self._fetch_one, shop, listed, raw)
+            queued = stored is not None and stored.state is CaseState.queued_for_human
+            future = self._intake_pool.submit(self._fetch_one, shop, listed, raw, queued)
             inflight.fetches[future] = listed
 
-    def _fetch_one(self, shop: ShopRuntime, listed: RefundCase, raw: Any) -> _Fetched:
+    def _fetch_one(
+        self, shop: ShopRuntime, listed: RefundCase, raw: Any, queued: bool = False
+    ) -> _Fetched:
         self.sweeper_first.wait_turn()
         try:
-            full = self._fetch_case(shop, listed)
+            full = self._fetch_case(shop, listed, queued)
         except NotFoundError:
             return None
         except NeedsHumanError as exc:
@@ -379,10 +383,16 @@ class Daemon:
                     self._resolve_waiting_reviewers(change.record)
         crash_point("intake.page_committed")
 
-    def _fetch_case(self, shop: ShopRuntime, listed: RefundCase) -> RefundCase:
+    def _fetch_case(self, shop: ShopRuntime, listed: RefundCase, queued: bool) -> RefundCase:
+        """Only the facts the shop's policy or, for a person, the desk can read (issue 15)."""
         if Capability.get_case not in shop.adapter.capabilities:
             return listed
-        return self._call(shop, lambda: shop.adapter.get_case(listed.case_id))
+        return fetch_with_facts(
+            lambda facts: self._call(shop, lambda: shop.adapter.get_case(listed.case_id, facts)),
+            listed,
+            (shop.policy,),
+            queued_for_person=queued,
+        )
 
     def _resolve_waiting_reviewers(self, record: CaseRecord) -> None:
         """A fact changed: whatever was queued is decided afresh (the store set state ``new``)."""

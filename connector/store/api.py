@@ -284,6 +284,10 @@ class Store(Protocol):
         self, case: RefundCase, raw: Any = None, *, guard_at: datetime | None = None
     ) -> CaseChange: ...
 
+    def import_cases(self, cases: Sequence[RefundCase]) -> int:
+        """Store many new cases at once (a bulk load); refuses one already stored."""
+        ...
+
     def get_case(self, key: CaseKey) -> CaseRecord | None: ...
 
     def stored_versions(self, keys: Sequence[CaseKey]) -> dict[CaseKey, StoredVersion]:

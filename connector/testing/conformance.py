@@ -54,11 +54,22 @@ from connector.errors import (
     UnreadablePageError,
     UnsupportedEffectError,
 )
+from connector.facts import ALL_FACTS, FACT_FIELDS, NO_FACTS, Fact
 from connector.intake_pages import list_sized, read_page
 from connector.models import QuarantinedCase, RefundCase
 from connector.testing.mock_control import JsonDict, MockControl
 
 __all__ = ["AdapterConformanceSuite", "FakeEndpoint", "standard_dataset"]
+
+_TOP_FACT_FIELDS = frozenset(p for paths in FACT_FIELDS.values() for p in paths if "." not in p)
+
+
+def _field(case: RefundCase, path: str) -> Any:
+    value: Any = case
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -78,6 +89,7 @@ RULES = frozenset(
         "money-integer-fen",
         "get-equals-listed",
         "get-unknown-not-found",
+        "get-fetches-only-asked-facts",
         "effect-exactly-once",
         "stale-version-conflict",
         "unsupported-effect-no-http",
@@ -590,6 +602,47 @@ class AdapterConformanceSuite:
                 assert getattr(got, name) == getattr(seen, name), name
             assert got.buyer.id == seen.buyer.id
             assert got.version == control.case(case_id)["version"]
+
+    def test_get_fetches_only_asked_facts(
+        self, adapter: PlatformAdapter, control: MockControl, dataset: list[str]
+    ) -> None:
+        """``get_case(id, facts)``: what is asked for equals the full read, the rest of the case
+        never changes, and leaving facts out costs fewer calls unless they came for free."""
+        self.rule("get-fetches-only-asked-facts")
+
+        def counted(case_id: str, facts: frozenset[Fact]) -> tuple[RefundCase, int]:
+            _, since = control.requests()
+            case = adapter.get_case(case_id, facts)
+            made, _ = control.requests(since)
+            return case, len(made)
+
+        saved = dict.fromkeys(Fact, 0)
+        filled = dict.fromkeys(Fact, False)
+        for case_id in dataset[:11]:
+            adapter.get_case(case_id)  # warm what an adapter may remember (JD: the id's family)
+            full, full_calls = counted(case_id, ALL_FACTS)
+            bare, _ = counted(case_id, NO_FACTS)
+            core = full.model_dump(exclude={"item", *_TOP_FACT_FIELDS})
+            assert {k: v for k, v in bare.model_dump().items() if k in core} == core, case_id
+            assert bare.item.model_dump(exclude={"no_reason_eligible"}) == full.item.model_dump(
+                exclude={"no_reason_eligible"}
+            )
+            for fact in Fact:
+                one, _ = counted(case_id, frozenset({fact}))
+                _, without_calls = counted(case_id, ALL_FACTS - {fact})
+                assert without_calls <= full_calls, f"{case_id}: asking for less cost more"
+                saved[fact] += full_calls - without_calls
+                for path in FACT_FIELDS[fact]:
+                    got, want = _field(one, path), _field(full, path)
+                    assert got == want, f"{case_id}: {path} with facts={{{fact}}}"
+                    if fact not in adapter.costly_facts:
+                        assert _field(bare, path) == want, f"{case_id}: free {path} left out"
+                    filled[fact] |= want not in (None, (), False)
+        for fact in Fact:
+            if fact in adapter.costly_facts and filled[fact]:
+                assert saved[fact] > 0, f"{fact} is costly, yet leaving it out saves no call"
+            if fact not in adapter.costly_facts:
+                assert saved[fact] == 0, f"{fact} costs calls: declare it in costly_facts"
 
     def test_get_unknown_not_found(self, adapter: PlatformAdapter) -> None:
         self.rule("get-unknown-not-found")

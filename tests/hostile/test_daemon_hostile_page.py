@@ -23,6 +23,7 @@ from connector.daemon.core import Daemon
 from connector.daemon.runtime import ShopRuntime
 from connector.effects import EffectRequest, SubmitOutcome, SubmitResult
 from connector.errors import MalformedPayloadError, NotFoundError, UnavailableError
+from connector.facts import ALL_FACTS, Fact
 from connector.models import QuarantinedCase, RefundCase
 from connector.policy import load_default_policy
 from connector.ratelimit import QuotaGate
@@ -61,7 +62,8 @@ class WirePageAdapter(PlatformAdapter):
                 out.raw.append(private_free(item))
         return out
 
-    def get_case(self, case_id: str) -> RefundCase:
+    def get_case(self, case_id: str, facts: frozenset[Fact] = ALL_FACTS) -> RefundCase:
+        del facts  # this fake's case record carries every fact
         self.fetched.append(case_id)
         if case_id in self.held and not self.held[case_id].wait(timeout=30):
             raise UnavailableError("held past the test's patience", operation="get_case")

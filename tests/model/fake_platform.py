@@ -25,6 +25,7 @@ from connector.errors import (
     OutcomeUnknownError,
     UnavailableError,
 )
+from connector.facts import ALL_FACTS, Fact
 from connector.models import CaseStatus, RefundCase
 
 PLATFORM = "fakeplat"
@@ -208,7 +209,8 @@ class FakeAdapter(PlatformAdapter):
         cases = [self.fake.canonical(case_id) for case_id in sorted(self.fake.cases)]
         return CasePage(cases=cases, raw=[{"id": c.case_id} for c in cases])
 
-    def get_case(self, case_id: str) -> RefundCase:
+    def get_case(self, case_id: str, facts: frozenset[Fact] = ALL_FACTS) -> RefundCase:
+        del facts  # this fake's case record carries every fact
         return self.fake.canonical(case_id)
 
     def submit(self, effect: EffectRequest) -> SubmitResult:

@@ -13,6 +13,7 @@ from connector.adapter import AdapterSettings, Capability, CasePage, PlatformAda
 from connector.clock import FakeClock
 from connector.effects import EffectRequest, SubmitResult
 from connector.errors import NotFoundError, UnsupportedEffectError
+from connector.facts import ALL_FACTS, Fact
 from connector.models import RefundCase
 from connector.reveal import REVEAL_EVENT, reveal_contact
 from connector.review import Reviewer
@@ -103,7 +104,8 @@ class _NoContactAdapter(PlatformAdapter):
     def list_cases(self, window: SyncWindow, page: str | None = None) -> CasePage:
         return CasePage(cases=[])
 
-    def get_case(self, case_id: str) -> RefundCase:
+    def get_case(self, case_id: str, facts: frozenset[Fact] = ALL_FACTS) -> RefundCase:
+        del facts  # this fake's case record carries every fact
         raise NotFoundError("none", case_id=case_id)
 
     def submit(self, effect: EffectRequest) -> SubmitResult:
