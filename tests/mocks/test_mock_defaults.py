@@ -22,4 +22,5 @@ def test_each_fake_has_its_own_default_port() -> None:
 def test_a_fake_started_without_flags_serves_cases() -> None:
     for name in ("taobao", "jd"):
         cases = _defaults(name)["cases"]
-        assert isinstance(cases, int) and cases > 0, (name, cases)
+        assert isinstance(cases, int), name
+        assert cases > 0, (name, cases)
