@@ -45,6 +45,7 @@ class WindowCounts:
     failed: int = 0
     retried: int = 0
     escalated: int = 0
+    fallbacks: int = 0
 
     def count(self, entry: AuditEntry) -> None:
         event = entry.event
@@ -60,6 +61,8 @@ class WindowCounts:
             self.retried += 1
         elif event == AuditEvent.escalated:
             self.escalated += 1
+        elif event == AuditEvent.deadline_fallback:
+            self.fallbacks += 1
 
 
 @dataclass
