@@ -191,7 +191,7 @@ def _awaiting_receipt(view: dict[str, Any]) -> bool:
     )
 
 
-def _seed_warehouse(
+def seed_warehouse(
     mock: FakePlatform, warehouse: httpx.Client, views: list[dict[str, Any]] | None = None
 ) -> None:
     """Mirror the generated orders into the warehouse fake (its states and return receipts).
@@ -215,6 +215,9 @@ def _seed_warehouse(
     for index, view in enumerate(returns.values()):
         body = {"resellable": index % 4 != 0, "note": "demo inspection", "case_id": view["case_id"]}
         warehouse.post(f"/__mock/returns/{view['order_id']}", json=body).raise_for_status()
+
+
+_seed_warehouse = seed_warehouse  # the chaos world's older name
 
 
 def _jd_specs(options: DemoOptions, count: int, now: datetime) -> list[CaseSpec]:
@@ -526,7 +529,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
             base_url=run.warehouse_url, headers={API_KEY_HEADER: WAREHOUSE_KEY}, timeout=10
         ) as warehouse:
             for fake in mocks:
-                _seed_warehouse(fake, warehouse)
+                seed_warehouse(fake, warehouse)
         store = open_store(run.state_dir, clock=clock)
         stack.callback(store.close)
         config = _settings(run, taobao_cfg, jd_cfg, policy_file)

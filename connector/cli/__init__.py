@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "connector.cli.adapters_cmd",
     "connector.cli.daemon_cmd",
     "connector.cli.demo_cmd",
+    "connector.cli.dev_cmd",
     "connector.cli.ops_cmd",
     "connector.cli.queue_cmd",
     "connector.cli.users_cmd",

@@ -53,15 +53,28 @@ def list_queue(state_dir: StateDirOption = None) -> None:
     with ops_cmd._store(state_dir) as store:
         items = review_queue(store, ops_cmd.CLOCK.now())
     table = Table(title=f"review queue: {len(items)} case(s)", header_style="bold")
-    for column in ("case", "shop", "type / reason", "asks (fen)", "deadline UTC+8", "left",
-                   "why queued", "claimed by"):
+    for column in (
+        "case",
+        "shop",
+        "type / reason",
+        "asks (fen)",
+        "deadline UTC+8",
+        "left",
+        "why queued",
+        "claimed by",
+    ):
         table.add_column(column, overflow="fold")
     for item in items:
         r = item.record
         table.add_row(
-            r.case_id, f"{r.platform}/{r.shop_id}", f"{r.case.type.value} / {r.case.reason.value}",
-            str(r.case.refund_amount), _bj(r.deadline_at), _left(item.seconds_left),
-            item.reason, r.claimed_by or "",
+            r.case_id,
+            f"{r.platform}/{r.shop_id}",
+            f"{r.case.type.value} / {r.case.reason.value}",
+            str(r.case.refund_amount),
+            _bj(r.deadline_at),
+            _left(item.seconds_left),
+            item.reason,
+            r.claimed_by or "",
         )
     console.print(table)
 
@@ -83,13 +96,18 @@ def show(
         except ConnectorError as exc:
             raise ops_cmd._fail(str(exc)) from exc
         case = record.case
-        console.print(f"[bold]case {record.platform}/{record.shop_id}/{record.case_id}[/bold]"
-                      f"  order {record.order_id}  version {record.version}")
+        console.print(
+            f"[bold]case {record.platform}/{record.shop_id}/{record.case_id}[/bold]"
+            f"  order {record.order_id}  version {record.version}"
+        )
         console.print(f"  {case.type.value} / {case.reason.value}  {case.reason_text!r}")
-        console.print(f"  status {case.status.value}, order {case.order_status.value}, "
-                      f"asks {case.refund_amount} of {case.paid_amount} fen")
-        console.print(f"  deadline {_bj(record.deadline_at)} UTC+8, connector state "
-                      f"{record.state.value}")
+        console.print(
+            f"  status {case.status.value}, order {case.order_status.value}, "
+            f"asks {case.refund_amount} of {case.paid_amount} fen"
+        )
+        console.print(
+            f"  deadline {_bj(record.deadline_at)} UTC+8, connector state {record.state.value}"
+        )
         console.print(f"  item {case.item.sku} {case.item.title} x{case.item.quantity}")
         evidence = ", ".join(f"{e.kind.value}:{e.url}" for e in case.evidence) or "none"
         console.print(f"  buyer evidence: {evidence}")
@@ -97,12 +115,15 @@ def show(
             if parcel is not None:
                 console.print(f"  {name}: {parcel.carrier} {parcel.waybill} {parcel.status.value}")
         if case.inspection is not None:
-            console.print(f"  inspection: resellable={case.inspection.resellable} "
-                          f"{case.inspection.note}")
+            console.print(
+                f"  inspection: resellable={case.inspection.resellable} {case.inspection.note}"
+            )
         decision = store.latest_decision(record.key)
         if decision is not None:
-            console.print(f"[bold]policy[/bold] {decision.action} by {decision.rule_id} "
-                          f"(policy {decision.policy_version})")
+            console.print(
+                f"[bold]policy[/bold] {decision.action} by {decision.rule_id} "
+                f"(policy {decision.policy_version})"
+            )
             for step in decision.trace:
                 if isinstance(step, dict):
                     console.print(f"    {step.get('text_en') or step}")
@@ -134,16 +155,24 @@ def decide(
         try:
             record = find_case(store, case_id)
             decision_id = decide_by_person(
-                store, record, action, reviewer=reviewer, reason=reason,
-                now=ops_cmd.CLOCK.now(), amount=amount, evidence=data,
+                store,
+                record,
+                action,
+                reviewer=reviewer,
+                reason=reason,
+                now=ops_cmd.CLOCK.now(),
+                amount=amount,
+                evidence=data,
                 seen_version=seen_version,
             )
         except CaseChangedError as exc:
             raise ops_cmd._fail(str(exc), 3) from exc
         except ConnectorError as exc:
             raise ops_cmd._fail(str(exc)) from exc
-    console.print(f"decision {decision_id} recorded for {case_id}: {action.value} by "
-                  f"{reviewer.name} (os user {reviewer.os_user}); the daemon sends it")
+    console.print(
+        f"decision {decision_id} recorded for {case_id}: {action.value} by "
+        f"{reviewer.name} (os user {reviewer.os_user}); the daemon sends it"
+    )
 
 
 queue_app.command("decide")(decide)
