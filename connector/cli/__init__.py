@@ -12,6 +12,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: a flag reads `--json`, never `--json <bool>`
 )
 
 # Each module defines ``register(app)``. Order is the order of `--help`.
