@@ -73,7 +73,8 @@ class ActivityLog:
     clock: Clock
     summary_every: timedelta = SUMMARY_EVERY
     at_risk_within: timedelta = AT_RISK_WITHIN
-    last_seq: int = 0
+    last_seq: int | None = 0
+    """Audit entries after this seq are told; None: start after the head at the first look."""
     window: WindowCounts = field(default_factory=WindowCounts)
     window_started: datetime | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -89,6 +90,9 @@ class ActivityLog:
             now = self.clock.now()
             if self.window_started is None:
                 self.window_started = now
+            if self.last_seq is None:
+                head = self.store.audit_head()
+                self.last_seq = head.seq if head else 0
             for entry in self.store.audit_entries(after_seq=self.last_seq):
                 self.last_seq = entry.seq
                 self.window.count(entry)
@@ -176,6 +180,7 @@ class ActivityLog:
             seconds=LOOK_EVERY_S,
             id="activity",
             executor=ACTIVITY_EXECUTOR,
+            next_run_time=self.clock.now(),
         )
 
     def _guarded_look(self) -> None:
@@ -187,6 +192,6 @@ class ActivityLog:
 
 def attach(daemon: Any, scheduler: Any) -> ActivityLog:
     """The one line ``Service.start`` calls: tell the service's activity from the store."""
-    activity = ActivityLog.from_now(daemon.store, daemon.clock)
+    activity = ActivityLog(store=daemon.store, clock=daemon.clock, last_seq=None)
     activity.schedule(scheduler)
     return activity
