@@ -58,8 +58,17 @@ def stored_time(text: Any, *, utc: bool = False) -> str:
         return text
 
 
+def _value(key: str, value: Any) -> Any:
+    """An amount (a detail named ``…amount`` or ``…_fen``, integer fen) reads in yuan."""
+    if (key.endswith(("amount", "_fen", "price"))) and isinstance(value, int):
+        return money(value)
+    return value
+
+
 def _pairs(details: dict[str, Any], skip: tuple[str, ...] = ()) -> str:
-    return ", ".join(f"{k}={v}" for k, v in details.items() if k not in skip and v is not None)
+    return ", ".join(
+        f"{k}={_value(k, v)}" for k, v in details.items() if k not in skip and v is not None
+    )
 
 
 def _attempt_line(d: dict[str, Any], utc: bool) -> str:

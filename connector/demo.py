@@ -374,12 +374,16 @@ def _outcomes(store: Store, records: list[CaseRecord]) -> dict[str, Any]:
             action = "(not decided yet)"
         row = table.setdefault(action, {})
         row[str(record.state)] = row.get(str(record.state), 0) + 1
-        for step in decision.trace if decision else []:
-            text = step.get("text_en", "") if isinstance(step, dict) else ""
-            if text.startswith(FORBIDDEN_REFUSAL_NOTE):
-                code = text.split("(", 1)[1].split(" ", 1)[0]
-                forbidden[code] = forbidden.get(code, 0) + 1
-                examples.setdefault(code, "/".join(record.key))
+        codes = {
+            text.split("(", 1)[1].split(" ", 1)[0]
+            for earlier in store.decisions_of_case(record.key)
+            for step in earlier.trace
+            if isinstance(step, dict)
+            and (text := str(step.get("text_en", ""))).startswith(FORBIDDEN_REFUSAL_NOTE)
+        }
+        for code in codes:  # a case counts once per code, however often it was decided
+            forbidden[code] = forbidden.get(code, 0) + 1
+            examples.setdefault(code, "/".join(record.key))
     return {
         "outcomes": {a: dict(sorted(r.items())) for a, r in sorted(table.items())},
         "refusals_forbidden": dict(sorted(forbidden.items())),

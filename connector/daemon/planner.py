@@ -93,9 +93,10 @@ def within_platform_rules(
         f"{forbidden.reason_zh}；转人工处理",
     )
     person = decide_for_person(case, policy, now, rule_id=decision.rule_id, note=note)
+    update: dict[str, object] = {"trace": (*decision.trace, *person.trace)}  # why it would refuse
     if person.action is Action.reject:
-        person = person.model_copy(update={"action": Action.human})
-    return person
+        update["action"] = Action.human
+    return person.model_copy(update=update)
 
 
 def plan(

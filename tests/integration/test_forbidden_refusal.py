@@ -34,6 +34,7 @@ def test_late_no_reason_return_goes_to_a_person_without_the_refuse_call(world: W
     assert decision is not None
     assert decision.rule_id == "7-no-reason-too-late"
     assert decision.action == "human"
+    assert decision.trace[0]["kind"] == "rule"  # the rule that would refuse, then the note
     notes = [s for s in decision.trace if isinstance(s, dict) and s.get("kind") == "note"]
     assert notes[0]["text_en"].startswith(FORBIDDEN_REFUSAL_NOTE)
     assert "isv.refuse-forbidden:no-reason-7d" in notes[0]["text_en"]

@@ -183,3 +183,52 @@ def test_demo_serve_answers_health_readiness_metrics_and_the_console(tmp_path: P
     finally:
         store.close()
     assert seen == {"/healthz": 200, "/readyz": 200, "/metrics": 200, "/login": 200}
+
+
+def test_the_summary_counts_each_forbidden_refusal_once_per_case(tmp_path: Path) -> None:
+    from connector.daemon.planner import FORBIDDEN_REFUSAL_NOTE
+    from connector.models import RefundCase
+
+    clock = FakeClock(datetime(2026, 11, 12, 2, 0, tzinfo=UTC))
+    store = open_store(tmp_path / "state", clock=clock)
+    note = {
+        "kind": "note",
+        "text_en": f"{FORBIDDEN_REFUSAL_NOTE} (isv.refuse-forbidden:no-reason-7d 七天无理由): x",
+        "text_zh": "平台不允许拒绝",
+    }
+    try:
+        for case_id, decisions in (("A", 2), ("B", 1), ("C", 0)):
+            case = RefundCase.model_validate(
+                {
+                    "platform": "taobao",
+                    "shop_id": "s1",
+                    "case_id": case_id,
+                    "order_id": f"O{case_id}",
+                    "item": {"sku": "K", "title": "t", "price": 100},
+                    "type": "return_and_refund",
+                    "reason": "no_reason_7d",
+                    "status": "awaiting_seller",
+                    "order_status": "delivered",
+                    "paid_amount": 100,
+                    "refund_amount": 100,
+                    "created_at": "2026-11-12T09:00:00+08:00",
+                    "updated_at": "2026-11-12T09:00:00+08:00",
+                    "buyer": {"id": "b"},
+                    "version": "v1",
+                }
+            )
+            store.upsert_case(case)
+            for _ in range(decisions):  # decided again by the guard: still one case
+                store.record_decision(
+                    case.key,
+                    decided_version="v1",
+                    policy_version="p",
+                    rule_id="7-no-reason-too-late",
+                    action="human",
+                    trace=[note],
+                )
+        outcomes = demo._outcomes(store, demo._all_cases(store, 10))
+    finally:
+        store.close()
+    assert outcomes["refusals_forbidden"] == {"isv.refuse-forbidden:no-reason-7d": 2}
+    assert outcomes["outcomes"]["human"] == {"new": 2}

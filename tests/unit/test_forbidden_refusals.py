@@ -62,7 +62,8 @@ def test_the_default_policy_refusal_of_a_late_no_reason_return_goes_to_a_person(
     after = within_platform_rules(case, decision, policy, NOW, refusals.refusal_forbidden)
     assert after.action is Action.human
     assert after.rule_id == "7-no-reason-too-late"
-    note = after.trace[0]
+    assert after.trace[: len(decision.trace)] == decision.trace  # why the policy would refuse
+    note = after.trace[len(decision.trace)]
     assert note.en().startswith(FORBIDDEN_REFUSAL_NOTE)
     assert "isv.refuse-forbidden:no-reason-7d" in note.en()
     assert "七天无理由" in note.zh()
