@@ -419,10 +419,10 @@ def _progress(
     ahead, at_risk, passed = deadlines
     left = sum(1 for p in passed if p["kind"] == "left_to_platform")
     rows_left = [
-        ("cases seen", f"{totals['seen']} / {summary['cases_at_platform']} at the fakes"),
+        ("cases seen / at fakes", f"{totals['seen']} / {summary['cases_at_platform']}"),
         ("decisions made", str(totals["decisions_made"])),
         ("writes applied", str(totals["writes_applied"])),
-        ("escalated to people", str(totals["escalated"])),
+        ("escalations", str(totals["escalated"])),
         ("deadline fallbacks", str(totals["deadline_fallbacks"])),
         ("effects failed", str(totals["effects_failed"])),
     ]
@@ -431,8 +431,9 @@ def _progress(
         for state in ("new", "decided", "waiting", "queued_for_human", "done", "left_to_platform")
     ]
     rows_right += [
-        ("deadlines ahead / at risk", f"{ahead} / {at_risk}"),
-        ("deadlines passed", f"{len(passed)} ({left} left to the platform by rule)"),
+        ("deadlines ahead/at risk", f"{ahead} / {at_risk}"),
+        ("deadlines passed", str(len(passed))),
+        ("  left to platform", str(left)),
     ]
     for index in range(max(len(rows_left), len(rows_right))):
         a, b = rows_left[index] if index < len(rows_left) else ("", "")
