@@ -56,3 +56,15 @@ def test_pyrate_limiter_range_is_the_4x_api_the_code_uses() -> None:
     assert not req.specifier.contains("3.9.0")
     assert req.specifier.contains("4.6.0")
     assert not req.specifier.contains("5.0.0")
+
+
+def test_starlettes_test_client_imports_without_a_deprecation_warning() -> None:
+    import importlib
+    import sys
+    import warnings
+
+    assert any(r.name == "httpx2" for r in _requirements())  # the test extra brings it
+    sys.modules.pop("starlette.testclient", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        importlib.import_module("starlette.testclient")
