@@ -18,9 +18,13 @@ DAY = timedelta(days=1)
 def test_late_no_reason_return_goes_to_a_person_without_the_refuse_call(world: World) -> None:
     now = world.clock.now()
     case_id = world.seed(
-        type="return_and_refund", reason="no_reason_7d", order_status="delivered",
-        paid_amount=15900, shipped_at=(now - 20 * DAY).isoformat(),
-        delivered_at=(now - 15 * DAY).isoformat(), logistics_status="delivered",
+        type="return_and_refund",
+        reason="no_reason_7d",
+        order_status="delivered",
+        paid_amount=15900,
+        shipped_at=(now - 20 * DAY).isoformat(),
+        delivered_at=(now - 15 * DAY).isoformat(),
+        logistics_status="delivered",
         deadline_s=2 * 24 * 3600,
     )
     world.daemon.run_once(full=True)

@@ -44,8 +44,10 @@ def test_zero_major_dependencies_have_an_upper_bound() -> None:
     unbounded = []
     for req in _requirements():
         lower = [s.version for s in req.specifier if s.operator == ">="]
-        if lower and lower[0].startswith("0.") and not any(
-            s.operator == "<" for s in req.specifier
+        if (
+            lower
+            and lower[0].startswith("0.")
+            and not any(s.operator == "<" for s in req.specifier)
         ):
             unbounded.append(str(req))
     assert not unbounded, unbounded
