@@ -136,3 +136,17 @@ def test_operating_md_documents_every_config_section_and_field() -> None:
             missing.append(heading)
         missing += [f"{name}.{field}" for field in section.model_fields if field not in operating]
     assert not missing, missing
+
+
+def test_a_base_url_with_the_gateway_path_is_refused_with_a_hint(tmp_path: Path) -> None:
+    from connector.errors import ConfigError
+
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'base_url = "http://127.0.0.1:8701"', 'base_url = "http://127.0.0.1:8701/router/rest"', 1
+    )
+    config = tmp_path / "local.toml"
+    config.write_text(text, encoding="utf-8")
+    settings = load_settings(config)
+    shop = settings.shops[0]
+    with pytest.raises(ConfigError, match=r"server only.*'http://127\.0\.0\.1:8701'.*router/rest"):
+        validate_shop_settings(shop, 0, adapter_class(shop.platform).settings_model)
