@@ -84,6 +84,22 @@ class CasePage:
     """Original wire items, index-aligned with ``cases``, for the audit log."""
 
 
+@dataclass(frozen=True, slots=True)
+class ForbiddenRefusal:
+    """A refusal the platform's rules forbid for a case: the platform would answer ``code``.
+
+    Declared by the adapter (``PlatformAdapter.refusal_forbidden``) so the core hands the case to
+    a person with the platform's reason instead of spending a call that must fail.
+    """
+
+    code: str
+    """The platform's own error code for it (e.g. ``isv.refuse-forbidden:no-reason-7d``)."""
+    platform_words: str
+    """What the platform itself says when refused (its own language), shown to the reviewer."""
+    reason_en: str
+    reason_zh: str
+
+
 _PLATFORM_KEY = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 
@@ -170,6 +186,14 @@ class PlatformAdapter(abc.ABC):
             operation="reveal_buyer_contact",
             case_id=case_id,
         )
+
+    def refusal_forbidden(self, case: RefundCase) -> ForbiddenRefusal | None:
+        """A refusal of ``case`` this platform is known to forbid, or None (the default).
+
+        Pure and offline: it reads only the case. Guarded by
+        tests/unit/test_forbidden_refusals.py.
+        """
+        return None
 
     def require(self, effect: EffectRequest) -> None:
         """Refuse an effect the adapter cannot perform, before any network call."""

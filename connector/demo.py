@@ -25,7 +25,9 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from connector.activity import WindowCounts
 from connector.clock import Clock, SystemClock
+from connector.daemon.planner import FORBIDDEN_REFUSAL_NOTE
 from connector.daemon.runtime import build_daemon
 from connector.daemon.service import Service
 from connector.paths import default_state_dir, ensure_state_dir
@@ -34,7 +36,7 @@ from connector.settings import ConnectorSettings
 from connector.startup import open_for_service
 from connector.statelock import StateLock
 from connector.statelock import acquire as acquire_state
-from connector.store import CaseState, Store
+from connector.store import CaseRecord, CaseState, Store
 from mocks.jd import JdConfig, JdMock, JdShop
 from mocks.jd import create_app as create_jd_app
 from mocks.kit.casespec import CaseSpec
@@ -70,13 +72,31 @@ class DemoOptions:
     state_dir: Path | None = None
     quiet: bool = False
     max_wall_s: float = 150.0
-    after_summary: Callable[[dict[str, Any], Store, Clock], None] | None = None
+    progress_every_s: float = 10.0
+    """Without a terminal: a plain progress line this often (a terminal gets the live view)."""
+    after_summary: Callable[[dict[str, Any], Store, Clock, Any], None] | None = None
     """Runs with the fakes and the daemon still up (``--serve``: the console until Ctrl-C)."""
+
+
+@dataclass
+class Totals:
+    """Running totals read from the audit log as it grows: they only ever go up."""
+
+    counts: WindowCounts = field(default_factory=WindowCounts)
+    last_seq: int = 0
+
+    def read(self, store: Store) -> WindowCounts:
+        for entry in store.audit_entries(after_seq=self.last_seq):
+            self.last_seq = entry.seq
+            self.counts.count(entry)
+        return self.counts
 
 
 @dataclass
 class DemoRun:
     state_dir: Path
+    requested: int = 0
+    totals: Totals = field(default_factory=Totals)
     taobao_url: str = ""
     jd_url: str = ""
     warehouse_url: str = ""
@@ -86,8 +106,8 @@ class DemoRun:
 def demo_policy_text(escalate_s: int, fallback_s: int) -> str:
     """The default policy, its deadline guard scaled to the demo's minutes-away deadlines."""
     text = default_policy_text()
-    text = re.sub(r'(?m)^deadline_escalate\s*=.*$', f'deadline_escalate = "{escalate_s}s"', text)
-    text = re.sub(r'(?m)^deadline_fallback\s*=.*$', f'deadline_fallback = "{fallback_s}s"', text)
+    text = re.sub(r"(?m)^deadline_escalate\s*=.*$", f'deadline_escalate = "{escalate_s}s"', text)
+    text = re.sub(r"(?m)^deadline_fallback\s*=.*$", f'deadline_fallback = "{fallback_s}s"', text)
     return text.replace('name = "default"', 'name = "demo"', 1)
 
 
@@ -178,7 +198,7 @@ def _awaiting_receipt(view: dict[str, Any]) -> bool:
     )
 
 
-def _seed_warehouse(
+def seed_warehouse(
     mock: FakePlatform, warehouse: httpx.Client, views: list[dict[str, Any]] | None = None
 ) -> None:
     """Mirror the generated orders into the warehouse fake (its states and return receipts).
@@ -202,6 +222,9 @@ def _seed_warehouse(
     for index, view in enumerate(returns.values()):
         body = {"resellable": index % 4 != 0, "note": "demo inspection", "case_id": view["case_id"]}
         warehouse.post(f"/__mock/returns/{view['order_id']}", json=body).raise_for_status()
+
+
+_seed_warehouse = seed_warehouse  # the chaos world's older name
 
 
 def _jd_specs(options: DemoOptions, count: int, now: datetime) -> list[CaseSpec]:
@@ -230,20 +253,68 @@ def _jd_specs(options: DemoOptions, count: int, now: datetime) -> list[CaseSpec]
     return aligned
 
 
+AWAITING_SELLER = frozenset({"awaiting_seller", "awaiting_seller_receipt"})
+
+
 def _ledger(mock: FakePlatform) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = mock.ledger.since(0)[0]
     return entries
 
 
-def _cases_by_platform(store: Store, total: int) -> dict[str, int]:
-    counts: dict[str, int] = {}
+def _all_cases(store: Store, total: int) -> list[CaseRecord]:
+    records: list[CaseRecord] = []
     for state in CaseState:
-        for record in store.cases_in_state(state, limit=max(total, 1)):
-            counts[record.platform] = counts.get(record.platform, 0) + 1
+        records.extend(store.cases_in_state(state, limit=max(total, 1)))
+    return records
+
+
+def _cases_by_platform(records: list[CaseRecord]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.platform] = counts.get(record.platform, 0) + 1
     return dict(sorted(counts.items()))
 
 
-def summarise(store: Store, mocks: list[FakePlatform], run: DemoRun) -> dict[str, Any]:
+def _passed_deadlines(
+    store: Store, mocks: list[FakePlatform], now: datetime
+) -> list[dict[str, Any]]:
+    """Each case whose platform deadline has passed while it awaited the seller, and why."""
+    passed: list[dict[str, Any]] = []
+    for mock in mocks:
+        with mock.lock:
+            views = mock.case_views(None)
+        for view in views:
+            deadline = view.get("deadline_at")
+            if not deadline or view.get("status") not in AWAITING_SELLER:
+                continue
+            if datetime.fromisoformat(deadline) > now:
+                continue
+            key = (mock.platform, str(view["shop_id"]), str(view["case_id"]))
+            passed.append(_explain_passed(store, key))
+    return passed
+
+
+def _explain_passed(store: Store, key: tuple[str, str, str]) -> dict[str, Any]:
+    record = store.get_case(key)
+    decision = store.latest_decision(key)
+    rule = decision.rule_id if decision else None
+    if record is not None and record.state is CaseState.left_to_platform:
+        why = f"left to the platform by rule {rule}: the policy lets the platform act here"
+        kind = "left_to_platform"
+    elif record is not None and record.state is CaseState.done:
+        why = "answered in time; the platform's timer has not closed its side yet"
+        kind = "answered"
+    else:
+        state = record.state if record else "not seen"
+        why = f"not answered in time (connector state {state}, rule {rule})"
+        kind = "missed"
+    return {"case": "/".join(key), "kind": kind, "rule_id": rule, "why": why}
+
+
+def summarise(
+    store: Store, mocks: list[FakePlatform], run: DemoRun, *, final: bool = False
+) -> dict[str, Any]:
+    """The figures; ``final`` adds those that read every case (the summary, not the live view)."""
     states = store.count_cases_by_state()
     left = store.cases_left_to_platform()
     ledgers = [(mock.platform, entry) for mock in mocks for entry in _ledger(mock)]
@@ -252,15 +323,15 @@ def summarise(store: Store, mocks: list[FakePlatform], run: DemoRun) -> dict[str
         for platform, e in ledgers
         if e.get("actor") == "platform_auto" and e.get("effect") in SELLER_TIMEOUT_EFFECTS
     ]
-    missed = [p for p, e in auto if (p, e["shop_id"], e["case_id"]) not in left]
+    missed = [(p, e) for p, e in auto if (p, e["shop_id"], e["case_id"]) not in left]
     seller = [e for _, e in ledgers if e.get("actor") == "seller"]
     effects = store.effect_status_counts()
-    by_platform = _cases_by_platform(store, sum(states.values()))
-    return {
-        "cases": sum(states.values()),
+    cases = sum(states.values())
+    totals = run.totals.read(store)
+    summary: dict[str, Any] = {
+        "cases": cases,
+        "cases_requested": run.requested,
         "cases_at_platform": len(_views(mocks)),
-        "cases_by_platform": by_platform,
-        "auto_acts_by_platform": {mock.platform: missed.count(mock.platform) for mock in mocks},
         "decisions": dict(sorted(store.latest_action_counts().items())),
         "case_states": {str(k): v for k, v in states.items() if v},
         "effects_applied": effects.get("done", 0),
@@ -269,29 +340,125 @@ def summarise(store: Store, mocks: list[FakePlatform], run: DemoRun) -> dict[str
         "queued_for_people": states.get(CaseState.queued_for_human, 0),
         "left_to_platform": len(left),
         "auto_acts": len(missed),
+        "auto_acts_by_platform": {
+            mock.platform: sum(1 for p, _ in missed if p == mock.platform) for mock in mocks
+        },
         "auto_acts_on_cases_left_to_platform": len(auto) - len(missed),
+        "missed_cases": sorted(f"{p}/{e['shop_id']}/{e['case_id']}" for p, e in missed),
+        "totals": {
+            "seen": totals.seen,
+            "decisions_made": totals.decided,
+            "writes_applied": totals.applied,
+            "escalated": totals.escalated,
+            "deadline_fallbacks": totals.fallbacks,
+            "attempts_retried": totals.retried,
+            "effects_failed": totals.failed,
+        },
         "quarantined": len(store.list_quarantine()),
         "wall_s": round(time.monotonic() - run.started, 1),
         "state_dir": str(run.state_dir),
     }
+    if final:
+        records = _all_cases(store, cases)
+        summary["cases_by_platform"] = _cases_by_platform(records)
+        summary.update(_outcomes(store, records))
+        summary["deadlines_passed"] = _passed_deadlines(store, mocks, datetime.now(UTC))
+    return summary
 
 
-def _progress(summary: dict[str, Any], deadlines: tuple[int, int, int]) -> Table:
-    table = Table(title="refund-connector demo", show_header=True, header_style="bold")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_row("cases seen", f"{summary['cases']} / {summary['cases_at_platform']}")
-    for platform, count in summary["cases_by_platform"].items():
-        table.add_row(f"  on {platform}", str(count))
-    for action, count in summary["decisions"].items():
-        table.add_row(f"  decided {action}", str(count))
-    table.add_row("effects applied", str(summary["effects_applied"]))
-    table.add_row("queued for people", str(summary["queued_for_people"]))
-    open_, at_risk, passed = deadlines
-    table.add_row("deadlines ahead / at risk / passed", f"{open_} / {at_risk} / {passed}")
-    table.add_row("platform auto-acts (missed)", str(summary["auto_acts"]))
-    table.add_row("elapsed", f"{summary['wall_s']} s")
+def _outcomes(store: Store, records: list[CaseRecord]) -> dict[str, Any]:
+    """Each case's latest decision against its current state, and the forbidden refusals."""
+    table: dict[str, dict[str, int]] = {}
+    forbidden: dict[str, int] = {}
+    examples: dict[str, str] = {}
+    for record in records:
+        decision = store.latest_decision(record.key)
+        if decision is not None:
+            action = decision.action
+        elif record.state is CaseState.done:
+            action = "(no decision: already closed when first seen)"
+        else:
+            action = "(not decided yet)"
+        row = table.setdefault(action, {})
+        row[str(record.state)] = row.get(str(record.state), 0) + 1
+        codes = {
+            text.split("(", 1)[1].split(" ", 1)[0]
+            for earlier in store.decisions_of_case(record.key)
+            for step in earlier.trace
+            if isinstance(step, dict)
+            and (text := str(step.get("text_en", ""))).startswith(FORBIDDEN_REFUSAL_NOTE)
+        }
+        for code in codes:  # a case counts once per code, however often it was decided
+            forbidden[code] = forbidden.get(code, 0) + 1
+            examples.setdefault(code, "/".join(record.key))
+    return {
+        "outcomes": {a: dict(sorted(r.items())) for a, r in sorted(table.items())},
+        "refusals_forbidden": dict(sorted(forbidden.items())),
+        "refusal_forbidden_examples": examples,
+    }
+
+
+LEGEND = (
+    "seen: cases the connector has read; decisions: every decision made, a case changing is "
+    "decided again; writes applied: answers the platforms accepted. The 'now' rows are current "
+    "states: they move as cases progress. Deadline at risk: within the escalation guard "
+    "({guard} s); passed: the platform's deadline went by while it awaited the seller (each is "
+    "explained in the summary)."
+)
+
+
+def _progress(
+    summary: dict[str, Any], deadlines: tuple[int, int, list[dict[str, Any]]], guard_s: int
+) -> Table:
+    totals = summary["totals"]
+    table = Table(
+        title="refund-connector demo",
+        show_header=True,
+        header_style="bold",
+        caption=LEGEND.format(guard=guard_s),
+        caption_justify="left",
+    )
+    table.add_column("running totals (only grow)")
+    table.add_column("", justify="right")
+    table.add_column("now (current states)")
+    table.add_column("", justify="right")
+    states = summary["case_states"]
+    ahead, at_risk, passed = deadlines
+    left = sum(1 for p in passed if p["kind"] == "left_to_platform")
+    rows_left = [
+        ("cases seen / at fakes", f"{totals['seen']} / {summary['cases_at_platform']}"),
+        ("decisions made", str(totals["decisions_made"])),
+        ("writes applied", str(totals["writes_applied"])),
+        ("escalations", str(totals["escalated"])),
+        ("deadline fallbacks", str(totals["deadline_fallbacks"])),
+        ("effects failed", str(totals["effects_failed"])),
+    ]
+    rows_right = [
+        (f"{state}", str(states.get(state, 0)))
+        for state in ("new", "decided", "waiting", "queued_for_human", "done", "left_to_platform")
+    ]
+    rows_right += [
+        ("deadlines ahead/at risk", f"{ahead} / {at_risk}"),
+        ("deadlines passed", str(len(passed))),
+        ("  left to platform", str(left)),
+    ]
+    for index in range(max(len(rows_left), len(rows_right))):
+        a, b = rows_left[index] if index < len(rows_left) else ("", "")
+        c, d = rows_right[index] if index < len(rows_right) else ("", "")
+        table.add_row(a, b, c, d)
+    table.add_row("elapsed", f"{summary['wall_s']} s", "", "")
     return table
+
+
+def progress_line(summary: dict[str, Any], deadlines: tuple[int, int, list[Any]]) -> str:
+    """One plain line for a log or a pipe (no terminal): every 10 s."""
+    totals = summary["totals"]
+    return (
+        f"demo {summary['wall_s']:.0f} s: seen {totals['seen']}/{summary['cases_at_platform']}, "
+        f"decisions {totals['decisions_made']}, writes applied {totals['writes_applied']}, "
+        f"queued for people {summary['queued_for_people']}, deadlines at risk {deadlines[1]}, "
+        f"passed {len(deadlines[2])}"
+    )
 
 
 def _views(mocks: list[FakePlatform]) -> list[dict[str, Any]]:
@@ -303,9 +470,9 @@ def _views(mocks: list[FakePlatform]) -> list[dict[str, Any]]:
 
 
 def _deadline_figures(
-    mocks: list[FakePlatform], now: datetime, guard_s: int
-) -> tuple[int, int, int]:
-    ahead = at_risk = passed = 0
+    store: Store, mocks: list[FakePlatform], now: datetime, guard_s: int
+) -> tuple[int, int, list[dict[str, Any]]]:
+    ahead = at_risk = 0
     for view in _views(mocks):
         deadline = view.get("deadline_at")
         if view.get("status") not in {"awaiting_seller", "awaiting_seller_receipt"}:
@@ -313,13 +480,11 @@ def _deadline_figures(
         if not deadline:
             continue
         left = (datetime.fromisoformat(deadline) - now).total_seconds()
-        if left <= 0:
-            passed += 1
-        elif left <= guard_s:
+        if 0 < left <= guard_s:
             at_risk += 1
-        else:
+        elif left > 0:
             ahead += 1
-    return ahead, at_risk, passed
+    return ahead, at_risk, _passed_deadlines(store, mocks, now)
 
 
 def _quiet(store: Store) -> bool:
@@ -332,7 +497,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
     """Run the whole demo; returns the final summary (also what ``--json`` prints)."""
     console = console or Console(stderr=True)
     state_dir, lock = _fresh_state_dir(options)
-    run = DemoRun(state_dir=state_dir)
+    run = DemoRun(state_dir=state_dir, requested=options.cases)
     clock = SystemClock()
     taobao_cfg = TaobaoConfig(
         shops=[ShopConfig(name, f"demo-session-{name}", tmall=tmall) for name, tmall in SHOPS],
@@ -378,7 +543,7 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
             base_url=run.warehouse_url, headers={API_KEY_HEADER: WAREHOUSE_KEY}, timeout=10
         ) as warehouse:
             for fake in mocks:
-                _seed_warehouse(fake, warehouse)
+                seed_warehouse(fake, warehouse)
         serving = open_for_service(run.state_dir, purpose="demo", clock=clock, lock=lock)
         stack.callback(serving.close, clean=True)
         store = serving.store
@@ -399,50 +564,146 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
             default=clock.now(),
         )
         finish_after = last_deadline + timedelta(seconds=2)
-        with Live(console=console, refresh_per_second=4, transient=options.quiet) as live:
+        live_view = console.is_terminal and not options.quiet
+        next_line = time.monotonic()
+        with Live(console=console, refresh_per_second=4, transient=not live_view) as live:
             while True:
                 now = clock.now()
                 summary = summarise(store, mocks, run)
-                figures = _deadline_figures(mocks, now, options.guard_escalate_s)
-                if not options.quiet:
-                    live.update(Group(_progress(summary, figures)))
+                figures = _deadline_figures(store, mocks, now, options.guard_escalate_s)
+                if live_view:
+                    live.update(Group(_progress(summary, figures, options.guard_escalate_s)))
+                elif not options.quiet and time.monotonic() >= next_line:
+                    console.print(progress_line(summary, figures), soft_wrap=True, markup=False)
+                    next_line = time.monotonic() + options.progress_every_s
                 done = now >= finish_after and _quiet(store)
                 if done or time.monotonic() - run.started > options.max_wall_s:
                     break
                 time.sleep(0.5)  # noqa: TID251 - the demo runs on wall time by design
-        summary = summarise(store, mocks, run)
+        summary = summarise(store, mocks, run, final=True)
         if options.after_summary is not None:
-            options.after_summary(summary, store, clock)
+            options.after_summary(summary, store, clock, daemon)
         service.stop()
         return summary
 
 
-def print_summary(summary: dict[str, Any], console: Console) -> None:
-    table = Table(title="demo summary", header_style="bold")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_row("cases", str(summary["cases"]))
-    for platform, count in summary["cases_by_platform"].items():
-        table.add_row(f"  on {platform}", str(count))
-    for action, count in summary["decisions"].items():
-        table.add_row(f"  {action}", str(count))
-    table.add_row("effects applied", str(summary["effects_applied"]))
-    table.add_row("queued for people", str(summary["queued_for_people"]))
-    table.add_row("left to the platform by rule", str(summary["left_to_platform"]))
-    table.add_row("platform auto-acts on cases we should answer", str(summary["auto_acts"]))
-    for platform, count in summary["auto_acts_by_platform"].items():
-        table.add_row(f"  on {platform}", str(count))
-    table.add_row("quarantined payloads", str(summary["quarantined"]))
-    table.add_row("wall time", f"{summary['wall_s']} s")
-    console.print(table)
-    state = summary["state_dir"]
-    console.print(
-        "\nThe audit log stays behind. Inspect it with:\n"
-        f"  refund-connector audit verify --state-dir {state}\n"
-        f"  refund-connector audit tail -n 20 --state-dir {state}\n"
-        f"  refund-connector audit show CASE_ID --state-dir {state}\n"
-        f"  refund-connector effects list --state-dir {state}"
+def _say(console: Console, text: str = "") -> None:
+    """Plain text, never wrapped mid-command: a copied command must run as printed."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The summary in words, every figure related to the others (tests read these lines)."""
+    lines: list[str] = []
+    cases, at_platform, requested = (
+        summary["cases"],
+        summary["cases_at_platform"],
+        summary["cases_requested"],
     )
+    extra = at_platform - requested
+    lines.append(
+        f"{cases} cases seen of {at_platform} at the fakes: {requested} requested"
+        + (
+            f" + {extra} more because JD opens one service order per returned unit"
+            if extra > 0
+            else ""
+        )
+        + "."
+    )
+    by_platform = ", ".join(f"{p} {n}" for p, n in summary["cases_by_platform"].items())
+    lines.append(f"  by platform: {by_platform}.")
+    states = summary["case_states"]
+    lines.append(
+        "Where they stand now (adds up to the cases seen): "
+        + " + ".join(f"{s} {n}" for s, n in sorted(states.items()))
+        + f" = {sum(states.values())}."
+    )
+    outcomes = summary["outcomes"]
+    lines.append(
+        "Each case's latest decision, and where that left it (adds up to the cases seen: "
+        + " + ".join(str(sum(row.values())) for row in outcomes.values())
+        + f" = {sum(sum(row.values()) for row in outcomes.values())}):"
+    )
+    for action, row in outcomes.items():
+        cells = ", ".join(f"{state} {n}" for state, n in row.items())
+        lines.append(f"  {action} {sum(row.values())}: {cells}")
+    lines.append(
+        "  (a case decided 'human' is queued for a person until the deadline guard escalates "
+        "it, then takes its rule's fallback; 'none' means nothing is asked of the seller, "
+        "e.g. the buyer withdrew or the platform already acted.)"
+    )
+    totals = summary["totals"]
+    lines.append(
+        f"Running totals: {totals['decisions_made']} decisions made (cases are decided again "
+        f"when they change), {totals['writes_applied']} writes applied at the platforms, "
+        f"{totals['escalated']} escalations, {totals['deadline_fallbacks']} deadline "
+        f"fallbacks, {totals['attempts_retried']} attempts retried, "
+        f"{totals['effects_failed']} effects failed."
+    )
+    forbidden = summary["refusals_forbidden"]
+    if forbidden:
+        count = sum(forbidden.values())
+        detail = "; ".join(
+            f"{code} {n} (e.g. {summary['refusal_forbidden_examples'][code]})"
+            for code, n in forbidden.items()
+        )
+        lines.append(
+            f"Refusals the platform forbids: {count} case(s) the policy would refuse went to a "
+            f"person without spending the call, because the platform does not allow that "
+            f"refusal: {detail}."
+        )
+    passed = summary["deadlines_passed"]
+    left = summary["left_to_platform"]
+    lines.append(
+        f"Left to the platform by rule: {left} case(s) where the policy lets the platform's "
+        f"own timer act; it already did on {summary['auto_acts_on_cases_left_to_platform']} "
+        "(those are now done)."
+    )
+    if not passed:
+        lines.append("Deadlines passed while a case awaited the seller: none.")
+    else:
+        lines.append(f"Deadlines passed while a case awaited the seller: {len(passed)}:")
+        lines.extend(f"  {p['case']}: {p['why']}" for p in passed)
+    missed = summary["auto_acts"]
+    lines.append(
+        f"Platform auto-acts on cases the connector should have answered: {missed}"
+        + (f" ({', '.join(summary['missed_cases'])})" if missed else "")
+        + "."
+    )
+    return lines
+
+
+def next_steps(summary: dict[str, Any]) -> list[str]:
+    state = summary["state_dir"]
+    lines = ["", "Next steps (each command is one line; copy it whole):"]
+    if summary["queued_for_people"]:
+        lines.append(f"  {summary['queued_for_people']} case(s) wait for a person; list them:")
+    else:
+        lines.append("  the review queue (empty now):")
+    lines += [
+        f"    refund-connector queue list --state-dir {state}",
+        "  read one case's story (use a case key from the list or from audit tail):",
+        f"    refund-connector audit tail -n 20 --state-dir {state}",
+        f"    refund-connector audit show PLATFORM/SHOP/CASE_ID --state-dir {state}",
+        f"    refund-connector audit verify --state-dir {state}",
+        f"    refund-connector effects list --state-dir {state}",
+        "  the same run with the web console (and /healthz, /readyz, /metrics) kept open:",
+        "    refund-connector demo --serve",
+        "  run the real service against the fakes on fixed ports, with the console:",
+        "    refund-connector dev",
+        "  run it for real: see 'Running it for real' in README.md and docs/operating.md:",
+        "    refund-connector run --config connector.toml",
+    ]
+    return lines
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    _say(console)
+    _say(console, f"demo summary ({summary['wall_s']} s)")
+    for line in summary_lines(summary):
+        _say(console, line)
+    for line in next_steps(summary):
+        _say(console, line)
 
 
 def summary_json(summary: dict[str, Any]) -> str:

@@ -57,8 +57,8 @@ class JsonFormatter(logging.Formatter):
             "msg": redact(record.getMessage()),
         }
         for key, value in _extras(record).items():
-            doc[key] = value if isinstance(value, int | float | bool | type(None)) else redact(
-                str(value)
+            doc[key] = (
+                value if isinstance(value, int | float | bool | type(None)) else redact(str(value))
             )
         if record.exc_info:
             doc["error"] = redact(self.formatException(record.exc_info))

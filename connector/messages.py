@@ -28,8 +28,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     ),
     # For platforms whose refusal takes text only (no proof upload): no claim of an upload.
     "refusal.no_reason_window.text_only": (
-        "您好，订单 $order_id 已于 $delivered_on 签收，已超过7天无理由退货期限，"
-        "本次申请无法同意。"
+        "您好，订单 $order_id 已于 $delivered_on 签收，已超过7天无理由退货期限，本次申请无法同意。"
     ),
     "refusal.default.text_only": (
         "您好，订单 $order_id 的本次申请暂不符合同意条件，如有疑问请联系客服。"
@@ -52,9 +51,7 @@ class MessageTemplates:
 
     def refusal_template(self, case: RefundCase) -> str:
         return (
-            "refusal.no_reason_window"
-            if case.reason is Reason.no_reason_7d
-            else "refusal.default"
+            "refusal.no_reason_window" if case.reason is Reason.no_reason_7d else "refusal.default"
         )
 
     def refusal_reason_id(self, case: RefundCase) -> str | None:
@@ -85,9 +82,7 @@ class MessageTemplates:
     def refund_memo(
         self, case: RefundCase, amount: int, decided_by: str = "refund-connector"
     ) -> str:
-        return self._render(
-            "memo.refunded", case, amount_yuan=_yuan(amount), decided_by=decided_by
-        )
+        return self._render("memo.refunded", case, amount_yuan=_yuan(amount), decided_by=decided_by)
 
 
 def _fit_bytes(text: str, limit: int) -> str:

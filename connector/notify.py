@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from connector import audit_events
 from connector.effects import EffectKind, effect_key
 from connector.errors import AdapterError, InvalidRequestError, RetryableError, UnavailableError
 from connector.http import make_client
@@ -149,14 +150,11 @@ def enqueue_at_risk(
     with store.unit_of_work():
         created = store.enqueue_effects(latest.id, [spec], first_attempt_at=now)
         if created:
-            store.append_audit(
-                str(event),
-                actor="system",
+            audit_events.deadline_at_risk(
+                store,
                 key=record.key,
-                details={
-                    "deadline_at": record.deadline_at,
-                    "open_effects": sorted({str(e.kind) for e in store.open_effects(record.key)}),
-                },
+                deadline_at=record.deadline_at,
+                open_effects=sorted({str(e.kind) for e in store.open_effects(record.key)}),
             )
     return bool(created)
 

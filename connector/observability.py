@@ -4,7 +4,8 @@ Counters the daemon increments (effect attempts, decisions) go through the small
 ``DaemonMetrics`` hook; everything that is state (cases by state, queue depth, nearest deadline,
 poll lag, effects by status) is read from the store at scrape time, so it is right after a restart.
 Each ``Metrics`` owns its own ``CollectorRegistry``: nothing is global, tests never leak into one
-another. ``ops_routes`` are mounted by the web console and served by ``run`` on a loopback port.
+another. ``ops_routes`` sit beside the web console on its port in ``demo --serve``
+(``connector/demo_serve.py``) and are served by ``run`` on the ``[ops]`` loopback port.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from connector import audit_events
 from connector.adapter import Capability
 from connector.errors import NotFoundError, UnsupportedEffectError
 
@@ -48,10 +49,12 @@ def reveal_contact(
         )
     contact = adapter.reveal_buyer_contact(case_id)
     with store.unit_of_work():
-        store.append_audit(
-            REVEAL_EVENT,
-            actor=reviewer.actor,
+        audit_events.buyer_contact_revealed(
+            store,
             key=key,
-            details={"os_user": reviewer.os_user, "via": reviewer.via, "shown": sorted(contact)},
+            actor=reviewer.actor,
+            os_user=reviewer.os_user,
+            via=reviewer.via,
+            shown=sorted(contact),
         )
     return contact

@@ -168,9 +168,7 @@ def _effects_for(
         ]
     if action is ReviewAction.approve_return:
         payer = "seller" if "seller" in reason.lower() or "卖家" in reason else "buyer"
-        return [
-            EffectSpec(kind=EffectKind.agree_return, params={"return_shipping_paid_by": payer})
-        ]
+        return [EffectSpec(kind=EffectKind.agree_return, params={"return_shipping_paid_by": payer})]
     if action is ReviewAction.reject:
         params: dict[str, Any] = {"message": reason[:200], "evidence_kinds": ["reviewer_upload"]}
         if evidence is not None:
@@ -288,9 +286,7 @@ def decide_by_person(
         return decision.id
 
 
-def complete_task_with_code(
-    store: Store, task_id: int, code: str, *, reviewer: Reviewer
-) -> int:
+def complete_task_with_code(store: Store, task_id: int, code: str, *, reviewer: Reviewer) -> int:
     """A person entered the platform's SMS code: the original write is sent again with it."""
     if not code.strip().isdigit():
         msg = "the verification code is digits only"

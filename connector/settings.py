@@ -11,6 +11,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -255,11 +256,33 @@ def validate_shop_settings(shop: ShopSettings, index: int, settings_model: type[
     """Validate one shop's adapter section with that adapter's own model."""
     data = {"shop_id": shop.shop_id, **shop.settings}
     try:
-        return settings_model.model_validate(data)
+        validated = settings_model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = f"shops[{index}].settings." + _field_path(tuple(first["loc"]))
         raise ConfigError(first["msg"], field=field) from None
+    _check_server_only(validated, index)
+    return validated
+
+
+def _check_server_only(validated: Any, index: int) -> None:
+    """``base_url`` names the server; an adapter with a ``gateway_path`` adds its own path.
+
+    With the path written twice the platform answers ``HTTP 404``, which says nothing about why
+    (found by a newcomer pointing the connector at the fakes). Guarded by
+    tests/unit/test_local_setup.py::test_a_base_url_with_the_gateway_path_is_refused_with_a_hint.
+    """
+    gateway = getattr(validated, "gateway_path", None)
+    base_url = getattr(validated, "base_url", None)
+    if not isinstance(gateway, str) or not isinstance(base_url, str):
+        return
+    path = urlsplit(base_url).path
+    if path not in ("", "/"):
+        msg = (
+            f"base_url {base_url!r} has a path ({path}); give the server only, e.g. "
+            f"{base_url[: len(base_url) - len(path)]!r}: the adapter adds {gateway} itself"
+        )
+        raise ConfigError(msg, field=f"shops[{index}].settings.base_url")
 
 
 LogFormat = Literal["text", "json"]

@@ -28,6 +28,7 @@ from adapters._rpc.paging import (
 from adapters._rpc.signing import FileParts
 from adapters._rpc.transport import UnreadableBodyError
 from adapters._rpc.values import format_local_time, parse_local_time
+from adapters.taobao import refusals
 from adapters.taobao.api import TopApi
 from adapters.taobao.auth import TopAuth
 from adapters.taobao.errors import TOP_ERRORS
@@ -44,7 +45,14 @@ from adapters.taobao.mapping import (
 )
 from adapters.taobao.settings import TaobaoSettings
 from adapters.taobao.trace import Trace, trace_to_logistics
-from connector.adapter import AdapterSettings, Capability, CasePage, PlatformAdapter, SyncWindow
+from connector.adapter import (
+    AdapterSettings,
+    Capability,
+    CasePage,
+    ForbiddenRefusal,
+    PlatformAdapter,
+    SyncWindow,
+)
 from connector.clock import Clock
 from connector.effects import EffectKind, EffectRequest, SubmitOutcome, SubmitResult
 from connector.errors import (
@@ -126,6 +134,9 @@ class TaobaoAdapter(PlatformAdapter):
         )
 
     # ---- check ---------------------------------------------------------------------------------
+
+    def refusal_forbidden(self, case: RefundCase) -> ForbiddenRefusal | None:
+        return refusals.refusal_forbidden(case)
 
     def check(self) -> None:
         """One cheap authenticated list call over the last hour."""

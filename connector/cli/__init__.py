@@ -12,6 +12,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: a flag reads `--json`, never `--json <bool>`
 )
 
 # Each module defines ``register(app)``. Order is the order of `--help`.
@@ -22,6 +23,7 @@ _COMMAND_MODULES = (
     "connector.cli.adapters_cmd",
     "connector.cli.daemon_cmd",
     "connector.cli.demo_cmd",
+    "connector.cli.dev_cmd",
     "connector.cli.ops_cmd",
     "connector.cli.queue_cmd",
     "connector.cli.quarantine_cmd",

@@ -1,4 +1,4 @@
-"""`refund-connector demo`: fakes + daemon + progress on loopback; the main job."""
+"""`refund-connector demo`: fakes (Taobao/Tmall, JD, warehouse) + daemon + progress on loopback."""
 
 from __future__ import annotations
 
@@ -40,7 +40,11 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Run the Taobao and warehouse fakes and the daemon against a few hundred cases."""
+    """Run fake Taobao/Tmall, JD and warehouse servers and the real daemon against a few
+    hundred cases on loopback (about two minutes), then summarise what it did.
+
+    With --serve the web console (and /healthz, /readyz, /metrics) stays open afterwards.
+    """
     from connector import logs
     from connector.demo import DemoOptions, print_summary, run_demo, summary_json
 
@@ -48,9 +52,9 @@ def demo(
     console = Console(stderr=json_out)
     hook = None
     if serve:
-        from connector.console.serving import demo_serve_hook
+        from connector.demo_serve import serve_hook
 
-        hook = demo_serve_hook(console, print_summary, console_port)
+        hook = serve_hook(console, print_summary, console_port)
     try:
         summary = run_demo(
             DemoOptions(

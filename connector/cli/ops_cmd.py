@@ -29,9 +29,11 @@ from rich.table import Table
 from connector.audit import check_actor
 from connector.backup import BackupError, backup_database
 from connector.cli.audit_cmd import parse_since
+from connector.cli.voice import CaseRefError, UtcOption, split_case_ref, when
 from connector.clock import BEIJING, Clock, SystemClock
 from connector.effects import EffectStatus
 from connector.errors import StoreError
+from connector.formatting import time_left, yuan
 from connector.paths import StateDirOption, db_path, resolve_state_dir
 from connector.store import (
     CarrierClaimRecord,
@@ -53,7 +55,7 @@ claims_app = typer.Typer(
     no_args_is_help=True,
 )
 tasks_app = typer.Typer(
-    help="Work waiting for a person (e.g. an SMS code the platform asks for).",
+    help="Work waiting for a person, such as an SMS code the platform asks for.",
     no_args_is_help=True,
 )
 
@@ -62,6 +64,10 @@ AsOption = Annotated[
     typer.Option("--as", help="Your name for the audit log (recorded as human:<NAME>)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON instead.")]
+TABLE_EFFECTS = 100
+"""A table shows this many effects unless --limit says otherwise."""
+ALL_EFFECTS = 1_000_000
+"""--json without --limit: every effect (the outbox is bounded by the cases it serves)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -145,40 +151,16 @@ def _print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
 
 
-# time and money in the desk's terms ------------------------------------------------------------
-def beijing(value: datetime | None) -> str:
-    return "-" if value is None else value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+# time and money in the desk's terms (connector/formatting.py, via connector/cli/voice.py) -------
+def plain_yuan(fen: int) -> str:
+    """``1500.00``: the claim form's exact decimal text, no thousands separator (spreadsheets)."""
+    return yuan(fen).replace(",", "")
 
 
-def time_left(value: datetime | None, now: datetime) -> str:
-    """``3h 05m`` until ``value``, or ``overdue 12m`` once it has passed."""
+def _when_with_left(value: datetime | None, now: datetime, utc: bool) -> str:
     if value is None:
         return "-"
-    seconds = int((value - now).total_seconds())
-    overdue, seconds = seconds < 0, abs(seconds)
-    days, rest = divmod(seconds, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        text = f"{days}d {hours}h"
-    elif hours:
-        text = f"{hours}h {minutes:02d}m"
-    elif minutes:
-        text = f"{minutes}m {secs:02d}s"
-    else:
-        text = f"{secs}s"
-    return f"overdue {text}" if overdue else text
-
-
-def yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
-
-
-def _when_with_left(value: datetime | None, now: datetime) -> str:
-    if value is None:
-        return "-"
-    return f"{beijing(value)} ({time_left(value, now)})"
+    return f"{when(value, utc)} ({time_left(value, now)})"
 
 
 # backup ----------------------------------------------------------------------------------------
@@ -208,45 +190,71 @@ def effects_list(
     status: Annotated[
         EffectStatus | None, typer.Option("--status", help="Only effects in this status.")
     ] = None,
-    case_id: Annotated[
-        str | None, typer.Option("--case", help="Only this platform case id (any shop).")
+    case: Annotated[
+        str | None,
+        typer.Option(
+            "--case", metavar="CASE", help="Only this case: platform/shop/id, or its bare id."
+        ),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 100,
-    as_json: JsonOption = False,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="At most this many (default: 100; --json: all)."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Every matching effect as JSON (no limit unless set).")
+    ] = False,
+    utc: UtcOption = False,
     state_dir: StateDirOption = None,
 ) -> None:
-    """Effects, newest first, with their next attempt in Beijing time and the time left."""
+    """Effects, newest first, with their next attempt (Beijing time; --utc) and the time left."""
+    shown = limit if limit is not None else (ALL_EFFECTS if as_json else TABLE_EFFECTS)
     with _store(state_dir) as store:
-        effects = store.recent_effects(status=status, case_id=case_id, limit=limit)
+        if case is None:
+            effects = store.recent_effects(status=status, limit=shown + 1)
+        else:
+            try:
+                platform, shop_id, case_id = split_case_ref(case)
+            except CaseRefError as exc:
+                raise _fail(str(exc), 2) from exc
+            effects = [
+                e
+                for e in store.recent_effects(status=status, case_id=case_id, limit=ALL_EFFECTS)
+                if platform is None or (e.platform, e.shop_id) == (platform, shop_id)
+            ][: shown + 1]
+    more = len(effects) > shown
+    effects = effects[:shown]
     if as_json:
         _print_json([effect_row(e) for e in effects])
+        if more:
+            typer.echo(f"more than {shown} effects match; raise --limit to see them", err=True)
         return
     if not effects:
         typer.echo("no effects match", err=True)
         return
     now = CLOCK.now()
+    zone = "UTC" if utc else "Beijing"
     print_table(
-        f"effects ({len(effects)}, newest first; --json for everything)",
+        f"effects ({len(effects)}{'+' if more else ''}, newest first"
+        + ("; more: --limit N or --json for all" if more else "")
+        + ")",
         (
             "id",
             "case",
-            "shop",
             "kind",
             "status",
             "tries",
-            "next attempt (Beijing)",
+            f"next attempt ({zone})",
             "last error",
             "code",
         ),
         [
             (
                 str(e.id),
-                e.case_id,
-                f"{e.platform}/{e.shop_id}",
+                f"{e.platform}/{e.shop_id}/{e.case_id}",
                 str(e.kind),
                 str(e.status),
                 str(e.attempts),
-                _when_with_left(e.next_attempt_at, now),
+                _when_with_left(e.next_attempt_at, now, utc),
                 e.last_error or "-",
                 e.last_platform_code or "-",
             )
@@ -352,8 +360,8 @@ def claim_form(claim: CarrierClaimRecord) -> dict[str, Any]:
         "sku": claim.sku,
         "item_title": claim.item_title,
         "quantity": claim.quantity,
-        "item_price_yuan": yuan(claim.item_price),
-        "claim_amount_yuan": yuan(claim.claim_amount),
+        "item_price_yuan": plain_yuan(claim.item_price),
+        "claim_amount_yuan": plain_yuan(claim.claim_amount),
         "carrier": claim.carrier,
         "waybill": claim.waybill,
         "logistics_status": claim.logistics_status,
@@ -405,6 +413,7 @@ def claims_list(
         bool, typer.Option("--not-exported", help="Only claims never exported.")
     ] = False,
     as_json: JsonOption = False,
+    utc: UtcOption = False,
     state_dir: StateDirOption = None,
 ) -> None:
     """Every carrier claim with its order, item, waybill and whether it was exported."""
@@ -413,7 +422,13 @@ def claims_list(
     if as_json:
         _print_json(
             [
-                {**claim_form(c), "status": c.status, "exported_at": beijing_iso(c.exported_at)}
+                {
+                    **claim_form(c),
+                    "item_price_fen": c.item_price,
+                    "claim_amount_fen": c.claim_amount,
+                    "status": c.status,
+                    "exported_at": beijing_iso(c.exported_at),
+                }
                 for c in claims
             ]
         )
@@ -432,8 +447,8 @@ def claims_list(
             "claim",
             "carrier waybill",
             "logistics",
-            "created (Beijing)",
-            "exported (Beijing)",
+            f"created ({'UTC' if utc else 'Beijing'})",
+            f"exported ({'UTC' if utc else 'Beijing'})",
         ),
         [
             (
@@ -445,8 +460,8 @@ def claims_list(
                 yuan(c.claim_amount),
                 f"{c.carrier or '-'} {c.waybill or '-'}",
                 c.logistics_status or "-",
-                beijing(c.created_at),
-                beijing(c.exported_at),
+                when(c.created_at, utc),
+                when(c.exported_at, utc),
             )
             for c in claims
         ],
@@ -540,6 +555,7 @@ def tasks_list(
         None
     ),
     as_json: JsonOption = False,
+    utc: UtcOption = False,
     state_dir: StateDirOption = None,
 ) -> None:
     """Open tasks for people, soonest deadline first, with the time left."""
@@ -554,13 +570,13 @@ def tasks_list(
         return
     print_table(
         f"open tasks ({len(tasks)})",
-        ("id", "kind", "case", "deadline (Beijing)", "time left", "details"),
+        ("id", "kind", "case", f"deadline ({'UTC' if utc else 'Beijing'})", "time left", "details"),
         [
             (
                 str(t.id),
                 t.kind,
                 f"{t.platform}/{t.shop_id}/{t.case_id}",
-                beijing(t.deadline_at),
+                when(t.deadline_at, utc),
                 time_left(t.deadline_at, now),
                 ", ".join(f"{k}={v}" for k, v in sorted(t.details.items())) or "-",
             )

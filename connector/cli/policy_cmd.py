@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from connector.cli.voice import UtcOption, when
 from connector.errors import PolicyError
 from connector.models import QuarantinedCase, parse_case
 from connector.policy import (
@@ -165,14 +166,14 @@ def _parse_now(text: str) -> datetime:
     return value
 
 
-def _print_decision(decision: Decision, expect: dict[str, Any] | None) -> None:
+def _print_decision(decision: Decision, expect: dict[str, Any] | None, utc: bool = False) -> None:
     console = _console()
     console.print(Text(f"decision: {decision.summary('en')}"))
     console.print(Text(f"决定：{decision.summary('zh')}"))
     console.print(
         Text(
             f"rule: {decision.rule_id or '-'}   guard: {decision.guard or '-'}"
-            f"   now: {decision.decided_at.isoformat()}   policy: {decision.policy_version}"
+            f"   now: {when(decision.decided_at, utc)}   policy: {decision.policy_version}"
         )
     )
     typer.echo("trace (English):")
@@ -200,6 +201,7 @@ def explain(
     ] = None,
     policy_file: PolicyOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the Decision as JSON.")] = False,
+    utc: UtcOption = False,
 ) -> None:
     """Decide one case and print the decision with its full trace, in English and Chinese."""
     policy = _load(policy_file)
@@ -226,7 +228,7 @@ def explain(
     if as_json:
         sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
         return
-    _print_decision(decision, expect)
+    _print_decision(decision, expect, utc)
 
 
 def register(app: typer.Typer) -> None:

@@ -210,7 +210,11 @@ Handler = Callable[[Page], Response]
 def _error(request: Request, config: ConsoleConfig, status: int, key: str) -> HTMLResponse:
     lang = _lang_of(request)
     return _render(
-        request, lang, "error.html", status=status, now=config.clock.now(),
+        request,
+        lang,
+        "error.html",
+        status=status,
+        now=config.clock.now(),
         message=text(lang, key),
     )
 
@@ -253,10 +257,13 @@ def page(roles: Iterable[ConsoleRole] = auth.ALL_ROLES) -> Callable[[Handler], A
             if request.method == "POST":
                 current.form, current.files = await _read_form(request)
                 given = current.form.get("csrf")
-                if not auth.tokens_match(given if isinstance(given, str) else None,
-                                         session.csrf_token):
-                    log.warning("console post refused: bad CSRF token",
-                                extra={"path": request.url.path, "account": user.name})
+                if not auth.tokens_match(
+                    given if isinstance(given, str) else None, session.csrf_token
+                ):
+                    log.warning(
+                        "console post refused: bad CSRF token",
+                        extra={"path": request.url.path, "account": user.name},
+                    )
                     return _error(request, config, 403, "csrf_failed")
             return await run_in_threadpool(handler, current)
 
@@ -277,12 +284,21 @@ async def login_form(request: Request) -> Response:
     config: ConsoleConfig = request.app.state.console
     token = request.cookies.get(auth.LOGIN_CSRF_COOKIE) or auth.new_token()
     response = _render(
-        request, _lang_of(request), "login.html", now=config.clock.now(), csrf=token,
-        next=_safe_next(request.query_params.get("next")), failed=False,
+        request,
+        _lang_of(request),
+        "login.html",
+        now=config.clock.now(),
+        csrf=token,
+        next=_safe_next(request.query_params.get("next")),
+        failed=False,
     )
     response.set_cookie(
-        auth.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-        secure=config.secure_cookies, path="/login",
+        auth.LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=config.secure_cookies,
+        path="/login",
     )
     return response
 
@@ -303,22 +319,33 @@ async def login_submit(request: Request) -> Response:
     if user is None:
         log.info("console login failed")
         return _render(
-            request, lang, "login.html", now=config.clock.now(), csrf=str(given),
-            next=target, failed=True, status=401,
+            request,
+            lang,
+            "login.html",
+            now=config.clock.now(),
+            csrf=str(given),
+            next=target,
+            failed=True,
+            status=401,
         )
 
     def _start() -> str:
         with config.store.unit_of_work():
-            token, _ = auth.start_session(config.store, user, config.clock.now(),
-                                         config.session_ttl)
+            token, _ = auth.start_session(
+                config.store, user, config.clock.now(), config.session_ttl
+            )
             config.store.append_audit("console_login", actor=f"human:{user.name}", details=VIA)
         return token
 
     token = await run_in_threadpool(_start)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        auth.SESSION_COOKIE, token, max_age=int(config.session_ttl.total_seconds()),
-        httponly=True, samesite="lax", secure=config.secure_cookies,
+        auth.SESSION_COOKIE,
+        token,
+        max_age=int(config.session_ttl.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=config.secure_cookies,
     )
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
     return response
@@ -456,8 +483,16 @@ def _decide_one(
         return BatchResult(key[2], link, "refused", text(p.lang, "not_found"))
     try:
         decision_id = decide_by_person(
-            p.store, record, action, reviewer=p.reviewer(), reason=reason, now=p.now(),
-            amount=amount, evidence=evidence, seen_version=seen, templates=p.config.templates,
+            p.store,
+            record,
+            action,
+            reviewer=p.reviewer(),
+            reason=reason,
+            now=p.now(),
+            amount=amount,
+            evidence=evidence,
+            seen_version=seen,
+            templates=p.config.templates,
         )
     except CaseChangedError as exc:
         new = exc.record
@@ -530,9 +565,9 @@ def _case_page(
         seconds_left=left,
         urgency=urgency(left, _guard_lead(record)),
         guard_lead_s=_guard_lead(record),
-        deadline_ms=None if record.deadline_at is None else int(
-            record.deadline_at.timestamp() * 1000
-        ),
+        deadline_ms=None
+        if record.deadline_at is None
+        else int(record.deadline_at.timestamp() * 1000),
         decision=decision,
         trace=_trace_lines(decision.trace, p.lang) if decision else [],
         audit=[(e, beijing(e.at_datetime, seconds=True), _details_text(e.details)) for e in audit],
@@ -566,7 +601,9 @@ def case_claim(p: Page) -> Response:
         with p.store.unit_of_work():
             claim(p.store, record, p.reviewer(), p.now())
             p.store.append_audit(
-                "case_claimed", actor=p.actor, key=key,
+                "case_claimed",
+                actor=p.actor,
+                key=key,
                 details={"seen_version": record.version, **VIA},
             )
     except ConnectorError as exc:
@@ -591,9 +628,16 @@ def case_decide(p: Page) -> Response:
         return p.error(404, text(p.lang, "not_found"))
     try:
         decision_id = decide_by_person(
-            p.store, record, action, reviewer=p.reviewer(), reason=p.field("reason"),
-            now=p.now(), amount=amount, evidence=evidence,
-            seen_version=p.field("seen_version") or None, templates=p.config.templates,
+            p.store,
+            record,
+            action,
+            reviewer=p.reviewer(),
+            reason=p.field("reason"),
+            now=p.now(),
+            amount=amount,
+            evidence=evidence,
+            seen_version=p.field("seen_version") or None,
+            templates=p.config.templates,
         )
     except CaseChangedError as exc:
         return _case_page(p, key, status=409, changed=exc)
@@ -632,8 +676,9 @@ def parse_beijing(value: str, *, end: bool = False) -> datetime:
 @page()
 def audit_page(p: Page) -> Response:
     q = p.request.query_params
-    fields = {k: q.get(k, "").strip() for k in ("case", "order", "shop", "event", "rule",
-                                                 "from", "to")}
+    fields = {
+        k: q.get(k, "").strip() for k in ("case", "order", "shop", "event", "rule", "from", "to")
+    }
     error = ""
     entries = []
     searched = any(fields.values())
@@ -689,7 +734,8 @@ def stats_page(p: Page) -> Response:
         total=sum(c.cases for c in counts),
         by_reason=reason_chart(counts, p.lang),
         by_sku=sku_chart(counts, p.lang),
-        csv_link="/stats.csv?" + urlencode(
+        csv_link="/stats.csv?"
+        + urlencode(
             {"from": period.first.isoformat(), "to": period.last.isoformat(), "lang": p.lang}
         ),
     )
@@ -702,8 +748,13 @@ def stats_csv(p: Page) -> Response:
     except ValueError as exc:
         return p.error(400, str(exc))
     counts = p.store.refund_reason_counts(period.since, period.until)
-    p.audit("report_exported", report="refund_reasons", first_day=period.first.isoformat(),
-            last_day=period.last.isoformat(), rows=len(counts))
+    p.audit(
+        "report_exported",
+        report="refund_reasons",
+        first_day=period.first.isoformat(),
+        last_day=period.last.isoformat(),
+        rows=len(counts),
+    )
     name = f"refund-reasons-{period.first.isoformat()}-{period.last.isoformat()}.csv"
     return Response(
         to_csv(counts, period, p.lang),
@@ -716,8 +767,13 @@ def stats_csv(p: Page) -> Response:
 @page(roles={ConsoleRole.admin})
 def users_page(p: Page) -> Response:
     added = p.request.query_params.get("added", "")
-    return p.render("admin.html", users=p.store.list_console_users(), roles=list(ConsoleRole),
-                    added=added, error="")
+    return p.render(
+        "admin.html",
+        users=p.store.list_console_users(),
+        roles=list(ConsoleRole),
+        added=added,
+        error="",
+    )
 
 
 @page(roles={ConsoleRole.admin})
@@ -725,12 +781,22 @@ def users_add(p: Page) -> Response:
     name = p.field("account")
     try:
         add_account(
-            p.store, name, p.field("role"), str(p.form.get("password") or "") if p.form else "",
-            actor=p.actor, via="console",
+            p.store,
+            name,
+            p.field("role"),
+            str(p.form.get("password") or "") if p.form else "",
+            actor=p.actor,
+            via="console",
         )
     except (AccountError, ConnectorError) as exc:
-        return p.render("admin.html", status=400, users=p.store.list_console_users(),
-                        roles=list(ConsoleRole), added="", error=str(exc))
+        return p.render(
+            "admin.html",
+            status=400,
+            users=p.store.list_console_users(),
+            roles=list(ConsoleRole),
+            added="",
+            error=str(exc),
+        )
     return RedirectResponse(f"/admin/users?added={quote(name)}", status_code=303)
 
 

@@ -16,8 +16,20 @@ from connector.models import Reason
 from connector.store import ReasonCount
 
 PALETTE = (
-    "#c0392b", "#2471a3", "#d68910", "#229954", "#7d3c98", "#17a589", "#a04000",
-    "#5d6d7e", "#cb4335", "#2e86c1", "#b7950b", "#1e8449", "#6c3483", "#873600",
+    "#c0392b",
+    "#2471a3",
+    "#d68910",
+    "#229954",
+    "#7d3c98",
+    "#17a589",
+    "#a04000",
+    "#5d6d7e",
+    "#cb4335",
+    "#2e86c1",
+    "#b7950b",
+    "#1e8449",
+    "#6c3483",
+    "#873600",
 )
 REASON_COLOURS = {reason.value: PALETTE[i % len(PALETTE)] for i, reason in enumerate(Reason)}
 
@@ -83,9 +95,7 @@ CHART_WIDTH = 760
 LABEL_WIDTH = 230
 
 
-def _chart(
-    rows: Sequence[tuple[str, list[tuple[str, int]]]], lang: Lang
-) -> Chart:
+def _chart(rows: Sequence[tuple[str, list[tuple[str, int]]]], lang: Lang) -> Chart:
     """Horizontal stacked bars: each row a label and (reason, count) segments."""
     biggest = max((sum(n for _, n in parts) for _, parts in rows), default=0) or 1
     scale = (CHART_WIDTH - LABEL_WIDTH - 50) / biggest

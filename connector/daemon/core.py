@@ -77,7 +77,7 @@ from connector.store import (
 )
 
 from .health import ShopHealth
-from .planner import ACTION_CAPABILITY, next_review, plan
+from .planner import ACTION_CAPABILITY, next_review, plan, within_platform_rules
 from .urgency import SweeperFirst
 
 if TYPE_CHECKING:
@@ -519,6 +519,9 @@ class Daemon:
             )
         decision = self._cap_to_refundable(case, decision)
         decision = self._within_adapter(shop, decision)
+        decision = within_platform_rules(
+            case, decision, shop.policy, now, shop.adapter.refusal_forbidden
+        )
         steps = plan(case, decision, shop.policy, now, shop.templates, shop.adapter.capabilities)
         no_proof = _lacks(shop, Capability.refuse_with_proof_image)
         effects = [

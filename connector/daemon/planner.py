@@ -9,14 +9,15 @@ effect it cannot make is left out and named (``Plan.not_planned``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from connector.adapter import EFFECT_CAPABILITY, Capability
+from connector.adapter import EFFECT_CAPABILITY, Capability, ForbiddenRefusal
 from connector.effects import EffectKind
 from connector.messages import MessageTemplates
 from connector.models import RefundCase
-from connector.policy import Action, Decision, Policy
+from connector.policy import Action, DaemonNote, Decision, Policy, decide_for_person
 from connector.store.api import CaseState, EffectSpec
 
 ACTION_CAPABILITY: dict[Action, Capability] = {
@@ -60,6 +61,42 @@ def next_review(case: RefundCase, policy: Policy, now: datetime) -> datetime | N
         if moment is not None and moment > now:
             return moment
     return None
+
+
+FORBIDDEN_REFUSAL_NOTE = "platform forbids this refusal"
+"""Starts the note's English text: the demo and reports count these cases by it."""
+
+
+def within_platform_rules(
+    case: RefundCase,
+    decision: Decision,
+    policy: Policy,
+    now: datetime,
+    refusal_forbidden: Callable[[RefundCase], ForbiddenRefusal | None],
+) -> Decision:
+    """A refusal the shop's platform is known to forbid goes to a person, call unspent.
+
+    The adapter declares what its platform forbids (``PlatformAdapter.refusal_forbidden``, e.g.
+    Taobao's 7-day no-reason returns); the person sees the platform's code and reason. Should
+    the guard's fallback ask to refuse again, the case stays a person's. Guarded by
+    tests/unit/test_forbidden_refusals.py.
+    """
+    if decision.action is not Action.reject:
+        return decision
+    forbidden = refusal_forbidden(case)
+    if forbidden is None:
+        return decision
+    note = DaemonNote(
+        text_en=f"{FORBIDDEN_REFUSAL_NOTE} ({forbidden.code} {forbidden.platform_words}): "
+        f"{forbidden.reason_en}; a person decides",
+        text_zh=f"平台不允许拒绝（{forbidden.code} {forbidden.platform_words}）："
+        f"{forbidden.reason_zh}；转人工处理",
+    )
+    person = decide_for_person(case, policy, now, rule_id=decision.rule_id, note=note)
+    update: dict[str, object] = {"trace": (*decision.trace, *person.trace)}  # why it would refuse
+    if person.action is Action.reject:
+        update["action"] = Action.human
+    return person.model_copy(update=update)
 
 
 def plan(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from connector import activity
 from connector.errors import AdapterError, StoreError
 
 if TYPE_CHECKING:
@@ -150,6 +151,7 @@ class Service:
             executor=CORE_EXECUTOR,
             next_run_time=now,
         )
+        activity.attach(self.daemon, self.scheduler)  # the minute summary (connector/activity.py)
         self.scheduler.start()
         logger.info("service started", extra={"shops": len(self.daemon.shops)})
 

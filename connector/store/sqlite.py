@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from connector import audit_events
 from connector.audit import (
     GENESIS_HASH,
     AuditEntry,
@@ -683,21 +684,18 @@ class SqliteStore:
                         now,
                     ),
                 )
-                self.append_audit(
-                    AuditEvent.case_seen,
-                    actor="platform",
+                audit_events.case_seen(
+                    self,
                     key=case.key,
-                    details={
-                        "version": case.version,
-                        "status": case.status,
-                        "type": case.type,
-                        "reason": case.reason,
-                        "order_status": case.order_status,
-                        "refund_amount": case.refund_amount,
-                        "paid_amount": case.paid_amount,
-                        "deadline_at": deadline,
-                        "state": state,
-                    },
+                    version=case.version,
+                    status=case.status,
+                    type=case.type,
+                    reason=case.reason,
+                    order_status=case.order_status,
+                    refund_amount=case.refund_amount,
+                    paid_amount=case.paid_amount,
+                    deadline_at=deadline,
+                    state=state,
                 )
                 return CaseChange(kind=ChangeKind.new, record=self._require_case(case.key))
             old_updated = old["platform_updated_at"]
@@ -727,15 +725,12 @@ class SqliteStore:
                     (case.version, new_updated, _dumps(doc), raw_json, now, *case.key),
                 )
                 if kind is ChangeKind.version_only:
-                    self.append_audit(
-                        AuditEvent.case_changed,
-                        actor="platform",
+                    audit_events.case_changed(
+                        self,
                         key=case.key,
-                        details={
-                            "version": case.version,
-                            "previous_version": old["version"],
-                            "facts_changed": False,
-                        },
+                        version=case.version,
+                        previous_version=old["version"],
+                        facts_changed=False,
                     )
                 return CaseChange(
                     kind=kind,
@@ -778,20 +773,17 @@ class SqliteStore:
                     *case.key,
                 ),
             )
-            self.append_audit(
-                AuditEvent.case_changed,
-                actor="platform",
+            audit_events.case_changed(
+                self,
                 key=case.key,
-                details={
-                    "version": case.version,
-                    "previous_version": old["version"],
-                    "facts_changed": True,
-                    "changed_fields": list(changed),
-                    "status": case.status,
-                    "previous_status": old["status"],
-                    "deadline_at": deadline,
-                    "state": state,
-                },
+                version=case.version,
+                previous_version=old["version"],
+                facts_changed=True,
+                changed_fields=list(changed),
+                status=case.status,
+                previous_status=old["status"],
+                deadline_at=deadline,
+                state=state,
             )
             self._supersede_outlived(case.key)
             return CaseChange(
@@ -858,17 +850,15 @@ class SqliteStore:
                 (str(state), _ts_opt(next_review_at), _ts_opt(guard_at), *key),
             )
             if old.state != state or guard_at is not None:
-                self.append_audit(
-                    AuditEvent.case_state,
-                    actor=actor,
+                audit_events.case_state(
+                    self,
                     key=key,
-                    details={
-                        "state": state,
-                        "previous_state": old.state,
-                        "reason": reason,
-                        "next_review_at": _ts_opt(next_review_at),
-                        "guard_at": _ts_opt(guard_at),
-                    },
+                    actor=actor,
+                    state=state,
+                    previous_state=old.state,
+                    reason=reason,
+                    next_review_at=_ts_opt(next_review_at),
+                    guard_at=_ts_opt(guard_at),
                 )
             return self._require_case(key)
 
@@ -980,20 +970,18 @@ class SqliteStore:
                 ),
             )
             decision_id = int(cursor.lastrowid or 0)
-            self.append_audit(
-                AuditEvent.decided,
-                actor=actor,
+            audit_events.decided(
+                self,
                 key=key,
-                details={
-                    "decision_id": decision_id,
-                    "rule_id": rule_id,
-                    "action": action,
-                    "policy_version": policy_version,
-                    "decided_version": decided_version,
-                    "params": clean_params,
-                    "trace": trace_doc,
-                    "effects": [str(s.kind) for s in effects],
-                },
+                actor=actor,
+                decision_id=decision_id,
+                rule_id=rule_id,
+                action=action,
+                policy_version=policy_version,
+                decided_version=decided_version,
+                params=clean_params,
+                trace=trace_doc,
+                effects=[str(s.kind) for s in effects],
             )
             created = self.enqueue_effects(decision_id, effects, first_attempt_at=first_attempt_at)
             decision = self._decision(decision_id)
@@ -1235,17 +1223,16 @@ class SqliteStore:
         actor: str = "system",
         **details: Any,
     ) -> None:
-        self.append_audit(
-            event,
-            actor=actor,
+        writer = _EFFECT_WRITERS[event]
+        writer(
+            self,
             key=effect.case_key,
-            details={
-                "effect_id": effect.id,
-                "kind": effect.kind,
-                "attempt": effect.attempts,
-                "decided_version": effect.decided_version,
-                **{k: v for k, v in details.items() if v is not None},
-            },
+            actor=actor,
+            effect_id=effect.id,
+            kind=effect.kind,
+            attempt=effect.attempts,
+            decided_version=effect.decided_version,
+            **{k: v for k, v in details.items() if v is not None},
         )
 
     def claim_effect(self, effect_id: int) -> EffectRecord:
@@ -1619,9 +1606,8 @@ class SqliteStore:
             assert row is not None
             record = _quarantine_record(row)
             if old is None or json.loads(old["problems_json"]) != problems or old["resolved"]:
-                self.append_audit(
-                    AuditEvent.quarantined,
-                    actor="system",
+                audit_events.quarantined(
+                    self,
                     platform=item.platform,
                     shop_id=item.shop_id,
                     key=(
@@ -1629,7 +1615,8 @@ class SqliteStore:
                         if item.platform and item.shop_id and item.case_id
                         else None
                     ),
-                    details={"quarantine_id": record.id, "problems": problems},
+                    quarantine_id=record.id,
+                    problems=problems,
                 )
             return record
 
@@ -1658,13 +1645,13 @@ class SqliteStore:
                 if record.platform and record.shop_id and record.case_id
                 else None
             )
-            self.append_audit(
-                AuditEvent.quarantine_resolved,
+            audit_events.quarantine_resolved(
+                self,
                 actor=actor,
                 key=key,
                 platform=record.platform,
                 shop_id=record.shop_id,
-                details={"quarantine_id": quarantine_id},
+                quarantine_id=quarantine_id,
             )
             return record
 
@@ -1760,19 +1747,16 @@ class SqliteStore:
             row = self._one("SELECT * FROM carrier_claims WHERE effect_id = ?", (effect_id,))
             assert row is not None
             claim = _claim_record(row)
-            self.append_audit(
-                "carrier_claim_opened",
-                actor="system",
+            audit_events.carrier_claim_opened(
+                self,
                 key=key,
-                details={
-                    "claim_id": claim.id,
-                    "order_id": claim.order_id,
-                    "sku": claim.sku,
-                    "carrier": claim.carrier,
-                    "waybill": claim.waybill,
-                    "item_price": claim.item_price,
-                    "claim_amount": claim.claim_amount,
-                },
+                claim_id=claim.id,
+                order_id=claim.order_id,
+                sku=claim.sku,
+                carrier=claim.carrier,
+                waybill=claim.waybill,
+                item_price=claim.item_price,
+                claim_amount=claim.claim_amount,
             )
             return claim
 
@@ -1804,10 +1788,8 @@ class SqliteStore:
                 row = self._one("SELECT * FROM carrier_claims WHERE id = ?", (claim_id,))
                 assert row is not None
                 marked.append(_claim_record(row))
-            self.append_audit(
-                "carrier_claims_exported",
-                actor=actor,
-                details={"claim_ids": ids, "count": len(ids), **dict(details or {})},
+            audit_events.carrier_claims_exported(
+                self, actor=actor, claim_ids=ids, count=len(ids), **dict(details or {})
             )
             return marked
 
@@ -1820,11 +1802,8 @@ class SqliteStore:
                 "reason = excluded.reason, flagged_by = excluded.flagged_by",
                 (platform, buyer_id, reason, actor, self._now()),
             )
-            self.append_audit(
-                AuditEvent.buyer_flagged,
-                actor=actor,
-                platform=platform,
-                details={"buyer_id": buyer_id, "reason": reason},
+            audit_events.buyer_flagged(
+                self, actor=actor, platform=platform, buyer_id=buyer_id, reason=reason
             )
 
     def unflag_buyer(self, platform: str, buyer_id: str, *, actor: str) -> None:
@@ -1835,11 +1814,8 @@ class SqliteStore:
                 (platform, buyer_id),
             )
             if cursor.rowcount:
-                self.append_audit(
-                    AuditEvent.buyer_unflagged,
-                    actor=actor,
-                    platform=platform,
-                    details={"buyer_id": buyer_id},
+                audit_events.buyer_unflagged(
+                    self, actor=actor, platform=platform, buyer_id=buyer_id
                 )
 
     def flagged_buyers(self, platform: str) -> frozenset[str]:
@@ -1863,16 +1839,10 @@ class SqliteStore:
                 (*key, kind, _ts_opt(deadline_at), _dumps(clean), self._now()),
             )
             task = self._task(int(cursor.lastrowid or 0))
-            self.append_audit(
-                AuditEvent.task_opened,
-                actor="system",
+            audit_events.task_opened(
+                self,
                 key=key,
-                details={
-                    "task_id": task.id,
-                    "kind": kind,
-                    "deadline_at": _ts_opt(deadline_at),
-                    **clean,
-                },
+                **{"task_id": task.id, "kind": kind, "deadline_at": _ts_opt(deadline_at), **clean},
             )
             return task
 
@@ -1892,11 +1862,13 @@ class SqliteStore:
                 "UPDATE tasks SET status = ?, closed_at = ?, closed_by = ? WHERE id = ?",
                 (str(status), self._now(), actor, task_id),
             )
-            self.append_audit(
-                AuditEvent.task_closed,
+            audit_events.task_closed(
+                self,
                 actor=actor,
                 key=(task.platform, task.shop_id, task.case_id),
-                details={"task_id": task_id, "kind": task.kind, "status": status},
+                task_id=task_id,
+                kind=task.kind,
+                status=status,
             )
             return self._task(task_id)
 
@@ -1936,10 +1908,8 @@ class SqliteStore:
                 "VALUES (?, ?, ?, ?, ?)",
                 (name, str(role), password_hash, self._now(), actor),
             )
-            self.append_audit(
-                "console_user_added",
-                actor=actor,
-                details={"account": name, "role": str(role), **(details or {})},
+            audit_events.console_user_added(
+                self, actor=actor, account=name, role=str(role), **(details or {})
             )
             user = self.get_console_user(name)
             assert user is not None
@@ -2067,6 +2037,16 @@ def _ms(latency_ms: float | None) -> float | None:
 
 def _default_guard(deadline: datetime | None) -> str | None:
     return None if deadline is None else ts(deadline - DEFAULT_GUARD_LEAD)
+
+
+_EFFECT_WRITERS: dict[AuditEvent, Callable[..., AuditEntry]] = {
+    AuditEvent.effect_attempt: audit_events.effect_attempt,
+    AuditEvent.effect_done: audit_events.effect_done,
+    AuditEvent.effect_failed: audit_events.effect_failed,
+    AuditEvent.effect_superseded: audit_events.effect_superseded,
+    AuditEvent.effect_cancelled: audit_events.effect_cancelled,
+    AuditEvent.effect_requeued: audit_events.effect_requeued,
+}
 
 
 def _audit_entry(row: Mapping[str, Any]) -> AuditEntry:

@@ -12,15 +12,18 @@ from mocks.jd.app import create_app
 from mocks.jd.config import JdConfig, JdShop
 from mocks.jd.state import JdMock
 from mocks.kit.cli import run_platform, seed_platform
+from mocks.kit.ports import DEFAULT_CASES, JD_PORT
 
 
 def register(mock_app: typer.Typer, serve: Callable[[object, int], None]) -> None:
     @mock_app.command("jd")
     def jd(
-        port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8702,
+        port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = JD_PORT,
         test_mode: Annotated[bool, typer.Option(help="Serve the /__mock control API.")] = False,
         seed: Annotated[int, typer.Option(help="Seed of the generated cases.")] = 7,
-        cases: Annotated[int, typer.Option(help="How many cases to generate.")] = 0,
+        cases: Annotated[
+            int, typer.Option(min=0, help="How many cases to generate (0: none).")
+        ] = DEFAULT_CASES,
         scenario: Annotated[
             Path | None, typer.Option(help="JSON file: shops, cases, scenario.")
         ] = None,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mocks.kit.ports import DEFAULT_CASES, TAOBAO_PORT
 from mocks.taobao.app import create_app
 from mocks.taobao.config import ShopConfig, TaobaoConfig
 from mocks.taobao.state import TaobaoMock
@@ -41,10 +42,12 @@ def load_scenario_file(mock: TaobaoMock, path: Path) -> int:
 def register(mock_app: typer.Typer, serve: Callable[[object, int], None]) -> None:
     @mock_app.command("taobao")
     def taobao(
-        port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8701,
+        port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = TAOBAO_PORT,
         scenario: Annotated[Path | None, typer.Option(help="JSON scenario file.")] = None,
         seed: Annotated[int, typer.Option(help="Seed of the generated cases.")] = 7,
-        cases: Annotated[int, typer.Option(help="How many cases to generate.")] = 0,
+        cases: Annotated[
+            int, typer.Option(min=0, help="How many cases to generate (0: none).")
+        ] = DEFAULT_CASES,
         app_key: Annotated[str, typer.Option(help="Accepted app_key.")] = "12345678",
         app_secret: Annotated[str, typer.Option(help="Accepted app secret.")] = "testsecret",  # noqa: S107
         session: Annotated[str, typer.Option(help="Session of the Taobao shop.")] = "test-session",

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from mocks.kit.ports import WAREHOUSE_PORT
 from mocks.warehouse.app import DEFAULT_API_KEY, create_app
 from mocks.warehouse.state import WarehouseMock
 
@@ -31,7 +32,7 @@ def load_orders_file(mock: WarehouseMock, path: Path) -> int:
 def register(mock_app: typer.Typer, serve: Callable[[object, int], None]) -> None:
     @mock_app.command("warehouse")
     def warehouse(
-        port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8702,
+        port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = WAREHOUSE_PORT,
         api_key: Annotated[str, typer.Option(help="Accepted X-Api-Key.")] = DEFAULT_API_KEY,
         orders: Annotated[Path | None, typer.Option(help="JSON file of orders to seed.")] = None,
         test_mode: Annotated[bool, typer.Option(help="Serve the /__mock control API.")] = False,

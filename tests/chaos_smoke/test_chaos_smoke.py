@@ -11,7 +11,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,17 +31,39 @@ INVARIANTS = (
 )
 
 
-def test_smoke_chaos_run_keeps_every_invariant(tmp_path: Path) -> None:
+def _run_reporting_progress(command: list[str], progress: Any) -> tuple[int, str, str]:
+    """The run's own progress lines (stderr) go on to the terminal every 10 s or so."""
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    errors: list[str] = []
+
+    def follow() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            errors.append(line)
+            progress(line.strip())
+
+    reader = threading.Thread(target=follow, daemon=True)
+    reader.start()
+    try:
+        stdout, _ = process.communicate(timeout=15 * 60)
+    finally:
+        process.kill()
+        reader.join(timeout=10)
+    progress(errors[-1].strip() if errors else "finished", force=True)
+    return process.returncode, stdout, "".join(errors)
+
+
+def test_smoke_chaos_run_keeps_every_invariant(tmp_path: Path, progress: Any) -> None:
     seed = os.environ.get("CHAOS_SEED", "20261123")
     command = [
-        sys.executable, "-m", "tests.chaos", "--profile", "smoke", "--json", "--quiet",
+        sys.executable, "-m", "tests.chaos", "--profile", "smoke", "--json",
         "--seed", seed, "--work-dir", str(tmp_path / "run"),
     ]  # fmt: skip
-    result = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=15 * 60, check=False
-    )
-    assert result.stdout.strip(), f"no figures (exit {result.returncode}):\n{result.stderr[-3000:]}"
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    returncode, stdout, stderr = _run_reporting_progress(command, progress)
+    assert stdout.strip(), f"no figures (exit {returncode}):\n{stderr[-3000:]}"
+    figures = json.loads(stdout.strip().splitlines()[-1])
     broken = {name: figures[name] for name in INVARIANTS if figures[name]}
     context = f"seed {seed}; examples {figures.get('examples')}; work dir {tmp_path / 'run'}"
     assert broken == {}, context
@@ -50,4 +74,4 @@ def test_smoke_chaos_run_keeps_every_invariant(tmp_path: Path) -> None:
     assert figures["daemon_restarts_unexpected"] == 0, context
     assert sum(figures["faults_injected"].values()) > 0
     assert sum(figures["warehouse_faults_injected"].values()) > 0
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert returncode == 0, stderr[-3000:]

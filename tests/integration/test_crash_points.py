@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -208,12 +209,16 @@ def live_once(fakes: Fakes, tmp: Path, life: str, point: str) -> bool:
 
 
 def test_every_crash_point_in_three_lives_keeps_the_promises(
-    fakes: Fakes, tmp_path: Path
+    fakes: Fakes, tmp_path: Path, progress: Any
 ) -> None:
     crashed_at: dict[str, list[str]] = {point: [] for point in CRASH_POINTS}
-    for life in LIVES:
-        for point in CRASH_POINTS:
-            if live_once(fakes, tmp_path, life, point):
-                crashed_at[point].append(life)
+    runs = len(LIVES) * len(CRASH_POINTS)
+    for index, (life, point) in enumerate(
+        (life, point) for life in LIVES for point in CRASH_POINTS
+    ):
+        progress(f"{index}/{runs} lives run; now {life} crashing at {point}")
+        if live_once(fakes, tmp_path, life, point):
+            crashed_at[point].append(life)
+    progress(f"{runs}/{runs} lives run", force=True)
     never = [point for point, lives in crashed_at.items() if not lives]
     assert never == [], f"crash points never reached in any life: {never}"

@@ -69,13 +69,16 @@ def test_backup_while_another_writer_commits(
     state_dir: Path,
     tmp_path: Path,
     writer: Callable[[Path], tuple[Any, Any, Callable[[], None]]],
+    progress: Any,
 ) -> None:
     decide(store, "R1", EffectKind.agree_refund)
     started, stop, finish = writer(state_dir)
     try:
+        progress("waiting for the other writer's first commit", force=True)
         assert started.wait(timeout=60), "the writer never committed"
         copies = []
         for n in range(3):
+            progress(f"backup {n + 1} of 3 while the writer commits")
             target = tmp_path / f"copy-{n}.db"
             result = invoke(cli, "backup", str(target), "--state-dir", str(state_dir))
             assert result.exit_code == 0, result.output

@@ -67,12 +67,12 @@ def test_list_table_shows_next_attempt_in_beijing_time_with_time_left(
     clock.advance(timedelta(minutes=1))
     result = invoke(cli, "effects", "list", "--state-dir", str(state_dir))
     assert result.exit_code == 0, result.output
-    line = next(ln for ln in result.stdout.splitlines() if " R3 " in ln)
+    line = next(ln for ln in result.stdout.splitlines() if " taobao/s1/R3 " in ln)
     # START is 02:00 UTC; +10 min is 10:10 Beijing; one minute has passed.
-    assert "2026-11-12 10:10:00 (9m 00s)" in line
+    assert "2026-11-12 10:10:00 北京 (9m 00s)" in line
     assert "write_order_memo" in line
     assert "rate limited" in line
-    unknown_line = next(ln for ln in result.stdout.splitlines() if " R2 " in ln)
+    unknown_line = next(ln for ln in result.stdout.splitlines() if " taobao/s1/R2 " in ln)
     assert "(4m 00s)" in unknown_line
     clock.advance(timedelta(minutes=20))
     later = invoke(cli, "effects", "list", "--status", "pending", "--state-dir", str(state_dir))
@@ -84,8 +84,8 @@ def test_a_narrow_terminal_never_hides_the_identifying_columns(
 ) -> None:
     result = invoke(cli, "effects", "list", "--state-dir", str(state_dir), columns=40)
     assert result.exit_code == 0, result.output
-    line = next(ln for ln in result.stdout.splitlines() if " R1 " in ln)
-    for cell in (str(outbox["failed"]), "taobao/s1", "agree_refund", "failed", "isv.x"):
+    line = next(ln for ln in result.stdout.splitlines() if " taobao/s1/R1 " in ln)
+    for cell in (str(outbox["failed"]), "agree_refund", "failed", "isv.x"):
         assert f" {cell} " in line
 
 

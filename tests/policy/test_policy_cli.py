@@ -221,7 +221,7 @@ def test_explain_casebook_line_uses_its_now(tmp_path: Path) -> None:
     assert "delivered_at is more than no_reason_window (7d) ago" in out
     assert "命中规则 7-no-reason-too-late" in out
     assert "签收时间(delivered_at)" in out
-    assert "now: 2026-11-12T10:00:00+08:00" in out
+    assert "now: 2026-11-12 10:00:00 北京" in out
     assert "matches" in out
 
 

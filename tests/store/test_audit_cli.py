@@ -113,8 +113,9 @@ def test_show_tells_the_whole_story(cli: typer.Typer, story: Path) -> None:
     assert "first seen: refund_only / no_reason_7d, status awaiting_seller, version v1" in out
     assert "changed at version v2 (was v1): refund_amount" in out
     assert "decided approve_refund by rule R03 (policy p7, on version v2)" in out
-    assert "trace: R03: order_status eq not_shipped (actual not_shipped) passed" in out
-    assert "trace: rule R03 matched: R03 matched" in out
+    # the policy's own words, shared with the console (connector/audit_render.py)
+    assert "trace:   [yes] order_status is not_shipped (actual: not_shipped)" in out
+    assert "trace: matched rule R03 (#3): R03 matched" in out
     assert "void_warehouse_order #1, attempt 1: unknown, 3000.0 ms, error: read timeout" in out
     assert "void_warehouse_order #1, attempt 2: done, code voided, 41.5 ms" in out
     assert "escalated" in out
