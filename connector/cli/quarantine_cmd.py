@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from connector.cli import ops_cmd
+from connector.cli.voice import UtcOption, when
 from connector.errors import StoreError
 from connector.paths import StateDirOption
 from connector.store import QuarantineRecord
@@ -36,10 +37,11 @@ def quarantine_row(record: QuarantineRecord) -> dict[str, Any]:
 def quarantine_list(
     include_resolved: Annotated[bool, typer.Option("--all", help="Resolved items too.")] = False,
     as_json: ops_cmd.JsonOption = False,
+    utc: UtcOption = False,
     state_dir: StateDirOption = None,
 ) -> None:
     """Quarantined items, oldest first: which shop, which case (when its id could be read),
-    what is wrong and where it was listed, how often it was seen (times in Beijing time)."""
+    what is wrong and where it was listed, how often it was seen (Beijing time, or --utc)."""
     with ops_cmd._store(state_dir) as store:
         records = store.list_quarantine(include_resolved=include_resolved)
     if as_json:
@@ -50,7 +52,7 @@ def quarantine_list(
         return
     ops_cmd.print_table(
         f"quarantine ({len(records)}; --json for the payloads)",
-        ("id", "shop", "case", "details", "seen", "last seen (Beijing)", "resolved"),
+        ("id", "shop", "case", "details", "seen", "last seen", "resolved"),
         [
             (
                 str(r.id),
@@ -58,7 +60,7 @@ def quarantine_list(
                 r.case_id or "(id unreadable)",
                 "; ".join(f"{p.get('field')}: {p.get('reason')}" for p in r.problems) or "-",
                 str(r.seen_count),
-                ops_cmd.beijing(r.last_seen_at),
+                when(r.last_seen_at, utc),
                 "yes" if r.resolved else "no",
             )
             for r in records
