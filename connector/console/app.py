@@ -30,6 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from connector import formatting
 from connector.clock import BEIJING, Clock
 from connector.console import auth
 from connector.console.accounts import AccountError, add_account, authenticate
@@ -39,24 +40,36 @@ from connector.console.i18n import (
     beijing,
     label,
     pick_lang,
+    platform_words,
     text,
     time_left,
+    why_not,
     yuan,
 )
 from connector.console.stats import Period, reason_chart, sku_chart, to_csv
+from connector.effects import EffectStatus
 from connector.errors import ConnectorError
+from connector.formatting import AmountError, amount_in_words_zh, parse_yuan
 from connector.messages import MessageTemplates
 from connector.policy.decision import TraceStep, action_zh
 from connector.privacy import mask_phone_numbers
 from connector.review import (
     EVIDENCE_MAX_BYTES,
     CaseChangedError,
+    NotDecidableError,
+    PlatformLimitError,
     QueueItem,
     ReviewAction,
     Reviewer,
+    check_decidable,
     claim,
     decide_by_person,
+    image_required,
+    offered_actions,
+    prepare_decision,
+    refundable_fen,
     review_queue,
+    suggested_amount,
 )
 from connector.store import CaseKey, CaseRecord, ConsoleRole, ConsoleSessionRecord, Store
 from connector.store import ConsoleUserRecord as User
@@ -216,7 +229,7 @@ def _error(request: Request, config: ConsoleConfig, status: int, key: str) -> HT
 
 
 async def _read_form(request: Request) -> tuple[FormData, dict[str, tuple[str, bytes]]]:
-    form = await request.form(max_files=2, max_fields=500, max_part_size=EVIDENCE_MAX_BYTES * 2)
+    form = await request.form(max_files=101, max_fields=500, max_part_size=EVIDENCE_MAX_BYTES * 2)
     files: dict[str, tuple[str, bytes]] = {}
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
@@ -368,7 +381,26 @@ def urgency(seconds_left: float | None, guard_lead_s: int) -> str:
     return "amber" if seconds_left <= 2 * guard_lead_s else ""
 
 
+def last_refusal(store: Store, record: CaseRecord) -> tuple[str, str] | None:
+    """(action, the platform's words) when the platform refused this case's latest decision."""
+    decision = store.latest_decision(record.key)
+    if decision is None:
+        return None
+    for effect in reversed(store.effects_of_case(record.key)):
+        if effect.decision_id == decision.id and effect.status is EffectStatus.failed:
+            return decision.action, effect.last_error or effect.last_platform_code or "?"
+    return None
+
+
+def _action_label(lang: Lang, action: str) -> str:
+    return label(lang, "review_action", action.replace("_", "-"))
+
+
 def _why(store: Store, item: QueueItem, lang: Lang) -> str:
+    refused = last_refusal(store, item.record)
+    if refused is not None:
+        return text(lang, "platform_refused_top", action=_action_label(lang, refused[0]),
+                    words=platform_words(lang, refused[1]))[:240]
     if lang == "en":
         return item.reason
     decision = store.latest_decision(item.key)
@@ -424,21 +456,39 @@ def queue_decide(p: Page) -> Response:
     refs = [str(v) for v in p.form.getlist("case")]
     if not refs:
         return p.error(400, text(p.lang, "batch_none"))
+    if not p.field("action"):
+        return p.error(400, text(p.lang, "action_needed"))
     try:
         action = ReviewAction(p.field("action"))
     except ValueError:
-        return p.error(400, f"action {p.field('action')!r}?")
+        return p.error(400, text(p.lang, "action_needed"))
     reason = p.field("reason")
-    results = []
+    keys: list[tuple[CaseKey, str, str]] = []
     for ref in refs:
         parts = ref.split("|")
         if len(parts) != 4:
             return p.error(400, f"bad case reference {ref!r}")
         platform, shop_id, case_id, seen = parts
-        results.append(
-            _decide_one(p, (platform, shop_id, case_id), action, reason, seen or None, None, None)
-        )
+        keys.append(((platform, shop_id, case_id), seen, ref))
+    if action in MONEY and p.field("confirm") != "1":
+        amounts = []
+        for key, _, ref in keys:
+            record = p.store.get_case(key)
+            if record is not None:
+                amounts.append((ref, key[2], suggested_amount(p.store, record.case)))
+        total = sum(a for _, _, a in amounts)
+        return p.render("confirm.html", batch=True, action=action, reason=reason,
+                        amounts=amounts, total=total, words=amount_in_words_zh(total),
+                        link="/queue/decide", hidden={})
+    results = [
+        _decide_one(p, key, action, reason, seen or None, None,
+                    p.files.get(f"proof:{ref}", ("", b""))[1] or None)
+        for key, seen, ref in keys
+    ]
     return p.render("results.html", results=results, action=action)
+
+
+MONEY = frozenset({ReviewAction.approve_refund, ReviewAction.confirm_return_and_refund})
 
 
 def _decide_one(
@@ -459,6 +509,12 @@ def _decide_one(
             p.store, record, action, reviewer=p.reviewer(), reason=reason, now=p.now(),
             amount=amount, evidence=evidence, seen_version=seen, templates=p.config.templates,
         )
+    except NotDecidableError as exc:
+        return BatchResult(key[2], link, "refused",
+                           text(p.lang, "not_decidable", why=why_not(p.lang, exc.code)))
+    except PlatformLimitError as exc:
+        return BatchResult(key[2], link, "refused",
+                           f"{text(p.lang, 'result_refused')}: {why_not(p.lang, exc.code)}")
     except CaseChangedError as exc:
         new = exc.record
         message = (
@@ -499,6 +555,28 @@ def _key_of(request: Request) -> CaseKey:
     return (str(params["platform"]), str(params["shop_id"]), str(params["case_id"]))
 
 
+def decision_life(store: Store, record: CaseRecord) -> list[tuple[str, str, str]]:
+    """The latest decision's effects as (action/effect kind, life stage, platform words):
+    pending → sending → applied, or refused (guarded by test_desk_rules)."""
+    decision = store.latest_decision(record.key)
+    if decision is None:
+        return []
+    stages = {
+        EffectStatus.pending: "pending",
+        EffectStatus.in_flight: "sending",
+        EffectStatus.unknown: "sending",
+        EffectStatus.done: "applied",
+        EffectStatus.failed: "refused",
+        EffectStatus.superseded: "superseded",
+        EffectStatus.cancelled: "superseded",
+    }
+    return [
+        (e.kind.value, stages[e.status], e.last_error or "")
+        for e in store.effects_of_case(record.key)
+        if e.decision_id == decision.id
+    ]
+
+
 def _case_page(
     p: Page,
     key: CaseKey,
@@ -508,6 +586,7 @@ def _case_page(
     error: str = "",
     revealed: Mapping[str, Any] | None = None,
     reveal_message: str = "",
+    form: Mapping[str, str] | None = None,
 ) -> Response:
     record = p.store.get_case(key)
     if record is None:
@@ -521,6 +600,17 @@ def _case_page(
     now = p.now()
     left = None if record.deadline_at is None else (record.deadline_at - now).total_seconds()
     decided = p.request.query_params.get("decided", "")
+    try:
+        check_decidable(p.store, record)
+        not_decidable = ""
+    except NotDecidableError as exc:
+        not_decidable = text(p.lang, "not_decidable", why=why_not(p.lang, exc.code))
+    refused = last_refusal(p.store, record)
+    top_line = "" if refused is None else text(
+        p.lang, "platform_refused_top", action=_action_label(p.lang, refused[0]),
+        words=platform_words(p.lang, refused[1]),
+    )
+    offered = offered_actions(record.case)
     response = p.render(
         "case.html",
         status=status,
@@ -536,7 +626,14 @@ def _case_page(
         decision=decision,
         trace=_trace_lines(decision.trace, p.lang) if decision else [],
         audit=[(e, beijing(e.at_datetime, seconds=True), _details_text(e.details)) for e in audit],
-        actions=list(ReviewAction),
+        actions=offered,
+        needs_image=[a.value for a in offered if image_required(record.case, a)],
+        suggested=yuan_plain(suggested_amount(p.store, record.case)),
+        refundable=refundable_fen(p.store, record.case),
+        life=decision_life(p.store, record),
+        top_line=top_line,
+        not_decidable=not_decidable,
+        form=form or {},
         link=_case_link(*key),
         changed=changed,
         error=error,
@@ -549,6 +646,11 @@ def _case_page(
     if revealed is not None:
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def yuan_plain(fen: int) -> str:
+    """``1,500.00``: what the amount field shows (parse_yuan reads it back)."""
+    return formatting.yuan(fen)
 
 
 @page()
@@ -576,29 +678,55 @@ def case_claim(p: Page) -> Response:
 
 @page()
 def case_decide(p: Page) -> Response:
+    """Decide one case. A money-moving action is first shown back with its amount in words
+    and needs ``confirm=1``; nothing is recorded before that."""
     key = _key_of(p.request)
+    typed = {name: p.field(name) for name in ("action", "amount", "reason", "seen_version")}
+    if not typed["action"]:
+        return _case_page(p, key, status=400, error=text(p.lang, "action_needed"), form=typed)
     try:
-        action = ReviewAction(p.field("action"))
+        action = ReviewAction(typed["action"])
     except ValueError:
-        return _case_page(p, key, status=400, error=f"action {p.field('action')!r}?")
-    amount_text = p.field("amount")
-    if amount_text and not amount_text.isdigit():
-        return _case_page(p, key, status=400, error=f"amount {amount_text!r}: whole fen")
-    amount = int(amount_text) if amount_text else None
+        return _case_page(p, key, status=400, error=text(p.lang, "action_needed"), form=typed)
+    amount: int | None = None
+    if action in MONEY and typed["amount"]:
+        try:
+            amount = parse_yuan(typed["amount"])
+        except AmountError:
+            return _case_page(p, key, status=400, form=typed,
+                              error=text(p.lang, "bad_amount", value=typed["amount"]))
     evidence = p.files.get("evidence", ("", b""))[1] or None
     record = p.store.get_case(key)
     if record is None:
         return p.error(404, text(p.lang, "not_found"))
+    seen = typed["seen_version"] or None
     try:
+        if action in MONEY and p.field("confirm") != "1":
+            prepared = prepare_decision(
+                p.store, record, action, reviewer=p.reviewer(), reason=typed["reason"],
+                now=p.now(), amount=amount, evidence=evidence, seen_version=seen,
+            )
+            hidden = {**typed, "amount": yuan_plain(prepared.amount), "confirm": "1"}
+            return p.render(
+                "confirm.html", batch=False, action=action, reason=typed["reason"],
+                amounts=[("", record.case_id, prepared.amount)], total=prepared.amount,
+                words=amount_in_words_zh(prepared.amount), link=f"{_case_link(*key)}/decide",
+                hidden=hidden, back=_case_link(*key),
+            )
         decision_id = decide_by_person(
-            p.store, record, action, reviewer=p.reviewer(), reason=p.field("reason"),
-            now=p.now(), amount=amount, evidence=evidence,
-            seen_version=p.field("seen_version") or None, templates=p.config.templates,
+            p.store, record, action, reviewer=p.reviewer(), reason=typed["reason"],
+            now=p.now(), amount=amount, evidence=evidence, seen_version=seen,
+            templates=p.config.templates,
         )
     except CaseChangedError as exc:
         return _case_page(p, key, status=409, changed=exc)
+    except NotDecidableError as exc:
+        return _case_page(p, key, status=409,
+                          error=text(p.lang, "not_decidable", why=why_not(p.lang, exc.code)))
+    except PlatformLimitError as exc:
+        return _case_page(p, key, status=400, error=why_not(p.lang, exc.code), form=typed)
     except ConnectorError as exc:
-        return _case_page(p, key, status=400, error=str(exc))
+        return _case_page(p, key, status=400, error=str(exc), form=typed)
     return RedirectResponse(f"{_case_link(*key)}?decided={decision_id}", status_code=303)
 
 

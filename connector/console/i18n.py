@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
+from connector import formatting
 from connector.clock import BEIJING
 
 Lang = Literal["zh", "en"]
@@ -105,7 +106,41 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit_history": ("审计记录", "Audit history"),
     "decide_title": ("人工处理", "Decide"),
     "action": ("处理方式", "Action"),
-    "amount_fen": ("退款金额（分，可空）", "Refund amount (fen, optional)"),
+    "amount_yuan": ("退款金额（元）", "Refund amount (yuan)"),
+    "amount_hint": (
+        "可退 {refundable}，买家申请 {asks}；可写 1500、1500.5 或 1,500.00",
+        "Refundable {refundable}, the buyer asks {asks}; write 1500, 1500.5 or 1,500.00",
+    ),
+    "choose_action": ("请选择处理方式", "Choose an action"),
+    "action_needed": ("请先选择处理方式", "Choose an action first"),
+    "confirm_title": ("请确认这笔退款", "Confirm this refund"),
+    "confirm_body": (
+        "将向买家退款 {amount}（{words}）。确认后由守护进程提交平台。",
+        "The buyer will be refunded {amount} ({words}). Once confirmed the daemon sends it.",
+    ),
+    "confirm_batch_body": (
+        "将对 {n} 单共退款 {amount}（{words}）。",
+        "{n} case(s) will be refunded {amount} in total ({words}).",
+    ),
+    "confirm_button": ("确认提交", "Confirm"),
+    "cancel": ("取消", "Cancel"),
+    "not_decidable": ("此单现在不能处理：{why}", "This case cannot be decided now: {why}"),
+    "bad_amount": (
+        "金额“{value}”无法识别：请写 1500、1500.5 或 1,500.00",
+        "Amount {value!r} not understood: write 1500, 1500.5 or 1,500.00",
+    ),
+    "life_title": ("处理进度", "Progress"),
+    "life_pending": ("待发送", "pending"),
+    "life_sending": ("发送中", "sending"),
+    "life_applied": ("平台已生效", "applied"),
+    "life_refused": ("平台拒绝", "refused by the platform"),
+    "life_superseded": ("已被取代", "superseded"),
+    "platform_refused_top": (
+        "平台拒绝了上次的处理（{action}）：{words}",
+        "The platform refused the last decision ({action}): {words}",
+    ),
+    "image_needed_hint": ("此平台要求附图片", "This platform needs an image"),
+    "proof_per_case": ("天猫凭证图片", "Tmall proof image"),
     "reason": ("理由", "Reason"),
     "reason_hint": ("拒绝时会展示给买家", "Shown to the buyer on a rejection"),
     "evidence_upload": (
@@ -250,6 +285,14 @@ LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "reject": ("拒绝", "reject"),
         "ask-buyer": ("联系买家", "ask the buyer"),
     },
+    "effect": {
+        "agree_refund": ("同意退款", "agree refund"),
+        "agree_return": ("同意退货", "agree return"),
+        "confirm_return_and_refund": ("确认收货并退款", "confirm return and refund"),
+        "refuse_refund": ("拒绝退款", "refuse refund"),
+        "message_buyer": ("留言给买家", "message the buyer"),
+        "write_order_memo": ("写订单备注", "write the order memo"),
+    },
     "evidence": {
         "photo": ("图片", "photo"),
         "video": ("视频", "video"),
@@ -308,8 +351,56 @@ def time_left(lang: Lang, seconds: float | None) -> str:
 
 
 def yuan(fen: int | None) -> str:
-    if fen is None:
-        return "-"
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole}.{cents:02d}"
+    """``¥1,500.00`` through the one formatting module; ``-`` for none."""
+    return "-" if fen is None else formatting.yuan(fen, symbol=True)
+
+
+WHY_NOT: Mapping[str, tuple[str, str]] = {
+    # NotDecidableError / PlatformLimitError codes (connector.review)
+    "state_done": ("此单已完成", "the case is done"),
+    "state_decided": ("此单已有决定，正在或已经提交平台", "the case is decided and being sent"),
+    "state_waiting": ("此单在等待买家或平台", "the case waits for the buyer or the platform"),
+    "state_new": ("此单正待策略决定", "the policy has yet to decide the case"),
+    "state_left_to_platform": ("此单已交由平台处理", "the case was left to the platform"),
+    "in_flight": ("此单有操作正在提交平台，请稍后再看", "a write is in flight; look again soon"),
+    "action_not_offered": ("该平台在此状态下不能执行这个操作", "the platform cannot do that now"),
+    "reason_length": ("拒绝理由须为 2–200 个字", "a refusal's reason must be 2-200 characters"),
+    "tmall_proof": ("天猫拒绝退款须上传凭证图片", "Tmall refusals need a proof image"),
+    "message_image": ("淘宝留言给买家须附一张图片", "a Taobao message to the buyer needs an image"),
+    "above_refundable": ("退款金额超过可退金额", "the amount is above what is refundable"),
+    "approval_pending": ("此单有待复核的审批", "a second approval is pending"),
+}
+"""Why a decision is refused, in the page's language; status_* codes come from LABELS."""
+
+
+def why_not(lang: Lang, code: str) -> str:
+    pair = WHY_NOT.get(code)
+    if pair is not None:
+        return pair[0] if lang == "zh" else pair[1]
+    if code.startswith("status_"):
+        status = label(lang, "status", code.removeprefix("status_"))
+        return f"平台状态为“{status}”，已不再等待卖家处理" if lang == "zh" else (
+            f"the platform status is {status}; it no longer waits for the seller"
+        )
+    return code
+
+
+PLATFORM_WORDS: tuple[tuple[str, str, str], ...] = (
+    # (a fragment of the platform's or adapter's error, zh, en)
+    ("2 to 200 characters", "拒绝理由须为 2–200 个字",
+     "the refusal reason must be 2-200 characters"),
+    ("proof_image", "天猫拒绝退款须附凭证图片", "Tmall refusals need a proof image"),
+    ("requires params.image", "淘宝留言须附图片", "Taobao messages need an image"),
+    ("version", "平台上的售后单已变化（版本不一致）", "the case changed on the platform (version)"),
+    ("isv.refund-status-error", "售后单状态已变化，平台不接受此操作",
+     "the case's status changed; the platform refused"),
+)
+
+
+def platform_words(lang: Lang, error: str | None) -> str:
+    """A platform's refusal in the page's language where it is known; else its own words."""
+    raw = error or "?"
+    for fragment, zh, en in PLATFORM_WORDS:
+        if fragment in raw:
+            return f"{zh}（{raw}）" if lang == "zh" else f"{en} ({raw})"
+    return f"平台返回：{raw}" if lang == "zh" else raw

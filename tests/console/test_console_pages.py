@@ -139,13 +139,13 @@ def test_several_cases_decided_together_report_each_result(
                                 deadline_at=START + timedelta(hours=6)))
     response = client.post(
         "/queue/decide",
-        data={"csrf": csrf, "action": "ask-buyer", "reason": "请补充照片",
+        data={"csrf": csrf, "action": "reject", "reason": "物流显示已签收",
               "case": ["taobao|s1|A|v1", "taobao|s1|B|v1"]},
     )
     results = dict(re.findall(r'<tr class="result (\w+)" data-case="(\w+)"', response.text))
     assert results == {"ok": "A", "changed": "B"}
     assert [e.kind for e in store.effects_of_case(("taobao", "s1", "A"))] == [
-        EffectKind.message_buyer
+        EffectKind.refuse_refund
     ]
     assert store.effects_of_case(("taobao", "s1", "B")) == []
 
