@@ -17,23 +17,33 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
 from pydantic import TypeAdapter, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from connector import formatting
 from connector.clock import BEIJING, Clock
-from connector.console import auth
-from connector.console.accounts import AccountError, add_account, authenticate
+from connector.console import auth, login_guard
+from connector.console.accounts import (
+    AccountError,
+    add_account,
+    authenticate,
+    change_role,
+    end_sessions,
+    reset_password,
+    set_disabled,
+)
 from connector.console.i18n import (
     DEFAULT_LANG,
     Lang,
@@ -77,15 +87,17 @@ from connector.store import ConsoleUserRecord as User
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-RevealHook = Callable[[CaseKey], Mapping[str, Any]]
-"""Fetches a case's buyer contact live from the platform; the result is shown once, never kept."""
+RevealHook = Callable[[Store, CaseKey, Reviewer], Mapping[str, Any]]
+"""Fetches a case's buyer contact live from the platform and audits the reveal (as
+``connector.reveal.reveal_contact`` does); the result is shown once, never kept."""
 
 VIA = {"via": "console"}
 _TRACE = TypeAdapter[Any](TraceStep)
 _CSP = (
-    "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+_PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,9 @@ class ConsoleConfig:
     session_ttl: timedelta = auth.SESSION_TTL
     templates: MessageTemplates | None = None
     secure_cookies: bool = False
+    login_tokens: login_guard.LoginTokens = field(default_factory=login_guard.LoginTokens)
+    approval_limits: Mapping[ConsoleRole, int] = field(default_factory=dict)
+    """Fen a role may approve alone (a role not named: no limit)."""
 
 
 _env = jinja2.Environment(
@@ -286,11 +301,18 @@ def _safe_next(value: str | None) -> str:
     return "/queue"
 
 
+def client_ip(request: Request) -> str:
+    """The caller's address (behind a trusted proxy, uvicorn's proxy-headers middleware has
+    already put the forwarded address here)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def login_form(request: Request) -> Response:
     config: ConsoleConfig = request.app.state.console
-    token = request.cookies.get(auth.LOGIN_CSRF_COOKIE) or auth.new_token()
+    now = config.clock.now()
+    token = config.login_tokens.issue(now)
     response = _render(
-        request, _lang_of(request), "login.html", now=config.clock.now(), csrf=token,
+        request, _lang_of(request), "login.html", now=now, csrf=token,
         next=_safe_next(request.query_params.get("next")), failed=False,
     )
     response.set_cookie(
@@ -305,18 +327,36 @@ async def login_submit(request: Request) -> Response:
     lang = _lang_of(request)
     form = await request.form(max_files=0, max_fields=10)
     given = form.get("csrf")
-    if not auth.tokens_match(
-        given if isinstance(given, str) else None, request.cookies.get(auth.LOGIN_CSRF_COOKIE)
+    token = given if isinstance(given, str) else None
+    now = config.clock.now()
+    if not (
+        auth.tokens_match(token, request.cookies.get(auth.LOGIN_CSRF_COOKIE))
+        and config.login_tokens.valid(token, now)
     ):
         return _error(request, config, 403, "csrf_failed")
-    name = str(form.get("account") or "").strip()
+    name = str(form.get("account") or "").strip()[:64]
     password = str(form.get("password") or "")
     target = _safe_next(str(form.get("next") or ""))
-    user = await run_in_threadpool(authenticate, config.store, name, password)
+    address = client_ip(request)
+    wait = await run_in_threadpool(login_guard.wait_seconds, config.store, now, name, address)
+    if wait > 0:
+        await run_in_threadpool(login_guard.record_failure, config.store, name, address,
+                                why="throttled", wait_s=wait)
+        log.warning("console login throttled", extra={"retry_after_s": round(wait, 1)})
+        response = _render(
+            request, lang, "login.html", now=now, csrf=config.login_tokens.issue(now),
+            next=target, failed=False, status=429,
+            throttled=text(lang, "login_throttled", seconds=max(int(wait + 0.999), 1)),
+        )
+        response.headers["Retry-After"] = str(max(int(wait + 0.999), 1))
+        return response
+    user = await login_guard.in_hash_pool(authenticate, config.store, name, password)
     if user is None:
         log.info("console login failed")
+        await run_in_threadpool(login_guard.record_failure, config.store, name, address,
+                                why="wrong_account_or_password")
         return _render(
-            request, lang, "login.html", now=config.clock.now(), csrf=str(given),
+            request, lang, "login.html", now=now, csrf=str(given),
             next=target, failed=True, status=401,
         )
 
@@ -324,17 +364,18 @@ async def login_submit(request: Request) -> Response:
         with config.store.unit_of_work():
             token, _ = auth.start_session(config.store, user, config.clock.now(),
                                          config.session_ttl)
-            config.store.append_audit("console_login", actor=f"human:{user.name}", details=VIA)
+            config.store.append_audit("console_login", actor=f"human:{user.name}",
+                                      details={"client_ip": address, **VIA})
         return token
 
     token = await run_in_threadpool(_start)
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
+    signed_in = RedirectResponse(target, status_code=303)
+    signed_in.set_cookie(
         auth.SESSION_COOKIE, token, max_age=int(config.session_ttl.total_seconds()),
         httponly=True, samesite="lax", secure=config.secure_cookies,
     )
-    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
-    return response
+    signed_in.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
+    return signed_in
 
 
 @page()
@@ -740,10 +781,9 @@ def case_reveal(p: Page) -> Response:
     if p.config.reveal is None:
         return _case_page(p, key, reveal_message=text(p.lang, "reveal_unavailable"))
     try:
-        details = dict(p.config.reveal(key))
+        details = dict(p.config.reveal(p.store, key, p.reviewer()))
     except ConnectorError as exc:
         return _case_page(p, key, reveal_message=text(p.lang, "reveal_failed", error=exc))
-    p.audit("contact_revealed", key=key)
     return _case_page(p, key, revealed=details)
 
 
@@ -841,11 +881,23 @@ def stats_csv(p: Page) -> Response:
 
 
 # accounts ---------------------------------------------------------------------------------------
+def _admin_page(p: Page, *, status: int = 200, added: str = "", done: str = "",
+                error: str = "") -> HTMLResponse:
+    return p.render("admin.html", status=status, users=p.store.list_console_users(),
+                    roles=list(ConsoleRole), sessions=p.store.list_console_sessions(p.now()),
+                    added=added, done=done, error=error)
+
+
 @page(roles={ConsoleRole.admin})
 def users_page(p: Page) -> Response:
-    added = p.request.query_params.get("added", "")
-    return p.render("admin.html", users=p.store.list_console_users(), roles=list(ConsoleRole),
-                    added=added, error="")
+    q = p.request.query_params
+    done = q.get("changed", "")
+    return _admin_page(
+        p, added=q.get("added", ""),
+        done=text(p.lang, "account_changed", name=done) if done else (
+            text(p.lang, "session_ended") if q.get("ended") else ""
+        ),
+    )
 
 
 @page(roles={ConsoleRole.admin})
@@ -857,9 +909,41 @@ def users_add(p: Page) -> Response:
             actor=p.actor, via="console",
         )
     except (AccountError, ConnectorError) as exc:
-        return p.render("admin.html", status=400, users=p.store.list_console_users(),
-                        roles=list(ConsoleRole), added="", error=str(exc))
+        return _admin_page(p, status=400, error=str(exc))
     return RedirectResponse(f"/admin/users?added={quote(name)}", status_code=303)
+
+
+@page(roles={ConsoleRole.admin})
+def user_change(p: Page) -> Response:
+    """Disable/enable, change role, reset password, end sessions: each audited."""
+    name = str(p.request.path_params["name"])
+    change = p.field("change")
+    try:
+        if change in ("disable", "enable"):
+            set_disabled(p.store, name, change == "disable", actor=p.actor, via="console")
+        elif change == "role":
+            change_role(p.store, name, p.field("role"), actor=p.actor, via="console")
+        elif change == "password":
+            password = str(p.form.get("password") or "") if p.form else ""
+            reset_password(p.store, name, password, actor=p.actor, via="console")
+        elif change == "end_sessions":
+            end_sessions(p.store, name, actor=p.actor, via="console")
+        else:
+            return _admin_page(p, status=400, error=f"change {change!r}?")
+    except (AccountError, ConnectorError) as exc:
+        return _admin_page(p, status=400, error=str(exc))
+    return RedirectResponse(f"/admin/users?changed={quote(name)}", status_code=303)
+
+
+@page(roles={ConsoleRole.admin})
+def session_end(p: Page) -> Response:
+    prefix = str(p.request.path_params["session"])
+    matches = [s for s in p.store.list_console_sessions(p.now())
+               if s.token_hash.startswith(prefix)]
+    if len(prefix) < 12 or len(matches) != 1:
+        return p.error(404, text(p.lang, "not_found_page"))
+    p.store.end_console_session(matches[0].token_hash, actor=p.actor, details=VIA)
+    return RedirectResponse("/admin/users?ended=1", status_code=303)
 
 
 async def home(request: Request) -> Response:
@@ -887,6 +971,9 @@ class SecurityHeaders:
                     b"x-frame-options": b"DENY",
                     b"x-content-type-options": b"nosniff",
                     b"referrer-policy": b"same-origin",
+                    b"permissions-policy": _PERMISSIONS.encode(),
+                    b"cross-origin-opener-policy": b"same-origin",
+                    b"cross-origin-resource-policy": b"same-origin",
                 }
                 if not static:
                     extra[b"cache-control"] = b"no-store"
@@ -895,6 +982,54 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _origin_of(value: str) -> str:
+    parts = urlsplit(value)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+
+
+class SameOrigin:
+    """Every POST must come from the console's own pages: its ``Origin`` (or, without one, its
+    ``Referer``) must be this console's scheme and host. A request with neither is not from a
+    browser page; it still needs the session's CSRF token."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        own = f"{request.url.scheme}://{request.url.netloc}".lower()
+        given = request.headers.get("origin") or request.headers.get("referer") or ""
+        if given and _origin_of(given) != own:  # "null" (a sandboxed page) never matches
+            log.warning("console post refused: foreign origin", extra={"path": request.url.path})
+            config: ConsoleConfig = scope["app"].state.console
+            await _error(request, config, 403, "bad_origin")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """404/405 inside the console's layout (with the nav when signed in)."""
+    config: ConsoleConfig = request.app.state.console
+    status = getattr(exc, "status_code", 404)
+    key = "method_not_allowed" if status == 405 else "not_found_page"
+    found = await run_in_threadpool(
+        auth.session_user, config.store, request.cookies.get(auth.SESSION_COOKIE),
+        config.clock.now(),
+    )
+    lang = _lang_of(request)
+    return _render(
+        request, lang, "error.html", status=status, now=config.clock.now(),
+        user=None if found is None else found[1], csrf="" if found is None else found[0].csrf_token,
+        message=text(lang, key),
+    )
 
 
 def create_console_app(
@@ -906,8 +1041,16 @@ def create_console_app(
     session_ttl: timedelta = auth.SESSION_TTL,
     templates: MessageTemplates | None = None,
     secure_cookies: bool = False,
+    allowed_hosts: Iterable[str] = DEFAULT_ALLOWED_HOSTS,
+    trusted_proxies: Iterable[str] = (),
+    approval_limits: Mapping[ConsoleRole, int] | None = None,
 ) -> Starlette:
-    """The console as an ASGI app over ``store`` (shared with the daemon; it is thread-safe)."""
+    """The console as an ASGI app over ``store`` (shared with the daemon; it is thread-safe).
+
+    ``allowed_hosts``: the names the console answers to (any other ``Host`` gets 400: DNS
+    rebinding). ``trusted_proxies``: addresses of the TLS proxy whose ``X-Forwarded-For`` and
+    ``X-Forwarded-Proto`` are believed. ``secure_cookies``: set behind that TLS proxy.
+    """
     case = "/cases/{platform}/{shop_id}/{case_id}"
     routes = [
         Route("/", home),
@@ -922,12 +1065,14 @@ def create_console_app(
         Route(case + "/reveal", case_reveal, methods=["POST"]),
         Route("/audit", audit_page, methods=["GET"]),
         Route("/stats", stats_page, methods=["GET"]),
-        Route("/stats.csv", stats_csv, methods=["GET"]),
+        Route("/stats.csv", stats_csv, methods=["POST"]),
         Route("/admin/users", users_page, methods=["GET"]),
         Route("/admin/users", users_add, methods=["POST"]),
+        Route("/admin/users/{name}", user_change, methods=["POST"]),
+        Route("/admin/sessions/{session}/end", session_end, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
     app.state.console = ConsoleConfig(
         store=store,
         clock=clock,
@@ -936,6 +1081,12 @@ def create_console_app(
         session_ttl=session_ttl,
         templates=templates,
         secure_cookies=secure_cookies,
+        approval_limits=dict(approval_limits or {}),
     )
+    app.add_middleware(SameOrigin)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    proxies = list(trusted_proxies)
+    if proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     return app

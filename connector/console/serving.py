@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Console
 
+from connector.adapter import PlatformAdapter
 from connector.clock import Clock
 from connector.console.accounts import add_account
-from connector.console.app import create_console_app
+from connector.console.app import RevealHook, create_console_app
 from connector.console.server import ConsoleServer
-from connector.store import ConsoleRole, Store
+from connector.errors import UnsupportedEffectError
+from connector.formatting import parse_yuan
+from connector.reveal import reveal_contact
+from connector.review import Reviewer
+from connector.settings import ConsoleSettings
+from connector.store import CaseKey, ConsoleRole, Store
 
 DEMO_ACCOUNTS = (
     ("reviewer", ConsoleRole.reviewer),
@@ -22,9 +28,52 @@ DEMO_ACCOUNTS = (
 )
 
 
-def console_server(store: Store, clock: Clock, *, host: str, port: int | None) -> ConsoleServer:
-    """A not-yet-started server for the console over the daemon's own store and clock."""
-    return ConsoleServer(create_console_app(store, clock=clock), host=host, port=port)
+def approval_limits(settings: ConsoleSettings) -> dict[ConsoleRole, int]:
+    """``[console] approval_limits_yuan`` in fen per role."""
+    return {
+        ConsoleRole(role): parse_yuan(f"{limit:.2f}")
+        for role, limit in settings.approval_limits_yuan.items()
+    }
+
+
+def reveal_hook(adapters: Mapping[tuple[str, str], PlatformAdapter]) -> RevealHook:
+    """Reveal through the case's own shop adapter (audited by ``reveal_contact``)."""
+
+    def reveal(store: Store, key: CaseKey, reviewer: Reviewer) -> Mapping[str, Any]:
+        adapter = adapters.get((key[0], key[1]))
+        if adapter is None:
+            raise UnsupportedEffectError(
+                f"no adapter runs shop {key[0]}:{key[1]} in this process",
+                platform=key[0], operation="reveal_buyer_contact", case_id=key[2],
+            )
+        return reveal_contact(store, adapter, key, reviewer)
+
+    return reveal
+
+
+def console_server(
+    store: Store,
+    clock: Clock,
+    *,
+    host: str,
+    port: int | None,
+    settings: ConsoleSettings | None = None,
+    adapters: Mapping[tuple[str, str], PlatformAdapter] | None = None,
+) -> ConsoleServer:
+    """A not-yet-started server for the console over the daemon's own store and clock;
+    ``adapters`` (the daemon's, per shop) let reviewers reveal buyer contact where the
+    platform can."""
+    desk = settings or ConsoleSettings()
+    app = create_console_app(
+        store,
+        clock=clock,
+        reveal=None if adapters is None else reveal_hook(adapters),
+        secure_cookies=desk.cookie_secure,
+        allowed_hosts=desk.allowed_hosts,
+        trusted_proxies=desk.trusted_proxies,
+        approval_limits=approval_limits(desk),
+    )
+    return ConsoleServer(app, host=host, port=port)
 
 
 def create_demo_accounts(store: Store) -> list[tuple[str, str, str]]:

@@ -588,6 +588,32 @@ class Store(Protocol):
 
     def delete_console_session(self, token_hash: str) -> None: ...
 
+    def update_console_user(
+        self,
+        name: str,
+        *,
+        actor: str,
+        event: str,
+        role: ConsoleRole | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+        end_sessions: bool = False,
+        details: Mapping[str, Any] | None = None,
+    ) -> ConsoleUserRecord:
+        """Change an account's role, password hash or disabled flag (``None`` keeps it), and
+        optionally end its sessions; audited as ``event`` in the same transaction."""
+        ...
+
+    def list_console_sessions(self, now: datetime) -> list[ConsoleSessionRecord]:
+        """Sessions alive at ``now``, per account."""
+        ...
+
+    def end_console_session(
+        self, token_hash: str, *, actor: str, details: Mapping[str, Any] | None = None
+    ) -> bool:
+        """End one session (audited ``console_session_ended``); False if it did not exist."""
+        ...
+
     def search_audit(
         self,
         *,

@@ -1759,6 +1759,85 @@ class SqliteStore:
         with self.unit_of_work():
             self._write("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
 
+    def update_console_user(
+        self,
+        name: str,
+        *,
+        actor: str,
+        event: str,
+        role: ConsoleRole | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+        end_sessions: bool = False,
+        details: Mapping[str, Any] | None = None,
+    ) -> ConsoleUserRecord:
+        with self.unit_of_work():
+            before = self.get_console_user(name)
+            if before is None:
+                msg = f"no console account {name!r}"
+                raise StoreError(msg)
+            self._write(
+                "UPDATE console_users SET role = COALESCE(?, role), "
+                "password_hash = COALESCE(?, password_hash), "
+                "disabled = COALESCE(?, disabled) WHERE name = ?",
+                (
+                    None if role is None else str(role),
+                    password_hash,
+                    None if disabled is None else int(disabled),
+                    name,
+                ),
+            )
+            ended = 0
+            if end_sessions:
+                ended = self._write(
+                    "DELETE FROM console_sessions WHERE user_name = ?", (name,)
+                ).rowcount
+            change: dict[str, Any] = {"account": name}
+            if role is not None:
+                change.update(role_before=str(before.role), role_after=str(role))
+            if disabled is not None:
+                change["disabled"] = disabled
+            if end_sessions:
+                change["sessions_ended"] = ended
+            self.append_audit(event, actor=actor, details={**change, **(details or {})})
+            user = self.get_console_user(name)
+            assert user is not None
+            return user
+
+    def list_console_sessions(self, now: datetime) -> list[ConsoleSessionRecord]:
+        rows = self._rows(
+            "SELECT * FROM console_sessions WHERE expires_at > ? ORDER BY user_name, created_at",
+            (ts(now),),
+        )
+        return [
+            ConsoleSessionRecord(
+                token_hash=row["token_hash"],
+                user_name=row["user_name"],
+                csrf_token=row["csrf_token"],
+                created_at=_dt_req(row["created_at"]),
+                expires_at=_dt_req(row["expires_at"]),
+            )
+            for row in rows
+        ]
+
+    def end_console_session(
+        self, token_hash: str, *, actor: str, details: Mapping[str, Any] | None = None
+    ) -> bool:
+        with self.unit_of_work():
+            row = self._one(
+                "SELECT user_name FROM console_sessions WHERE token_hash = ?", (token_hash,)
+            )
+            if row is None:
+                return False
+            self._write("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
+            self.append_audit(
+                "console_session_ended",
+                actor=actor,
+                details={"account": row["user_name"], "session": token_hash[:12],
+                         **(details or {})},
+            )
+            return True
+
     def search_audit(
         self,
         *,

@@ -61,7 +61,9 @@ def test_login_is_audited_and_the_next_page_is_only_local(
     )
     assert response.headers["location"] == "/queue"
     logins = [e for e in store.audit_entries() if e.event == "console_login"]
-    assert [(e.actor, e.details) for e in logins] == [("human:ann", {"via": "console"})]
+    assert [(e.actor, e.details) for e in logins] == [
+        ("human:ann", {"via": "console", "client_ip": "testclient"})
+    ]
 
 
 def test_a_forged_post_without_the_csrf_token_is_refused(client: TestClient, store: Store) -> None:

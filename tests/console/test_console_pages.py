@@ -6,17 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, ClassVar, cast
 
 import pytest
-from console_helpers import START, add_user, login, make_case, queue_case
+from console_helpers import START, add_user, csrf_of, login, make_case, queue_case
 from starlette.testclient import TestClient
 
+from connector.adapter import Capability, PlatformAdapter
 from connector.clock import FakeClock
 from connector.console import create_console_app
+from connector.console.serving import reveal_hook
 from connector.effects import EffectKind
+from connector.reveal import REVEAL_EVENT
 from connector.store import CaseKey, Store
 
 KEY = ("taobao", "s1", "R1")
@@ -171,18 +174,26 @@ def test_claiming_a_case_is_audited_and_blocks_another_reviewer(
 
 
 class _Platform:
+    """The adapter surface ``reveal_contact`` uses: a shop whose platform gives contact."""
+
+    platform = "taobao"
+    settings = SimpleNamespace(shop_id="s1")
+    capabilities = frozenset({Capability.buyer_contact})
+    missing_capabilities: ClassVar[dict[Capability, str]] = {}
+
     def __init__(self) -> None:
         self.asked: list[CaseKey] = []
 
-    def __call__(self, key: CaseKey) -> Mapping[str, Any]:
-        self.asked.append(key)
+    def reveal_buyer_contact(self, case_id: str) -> dict[str, str]:
+        self.asked.append(("taobao", "s1", case_id))
         return {"name": "张三", "phone": "13900001111", "address": "北京市朝阳区某路1号"}
 
 
 @pytest.fixture
 def reveal_client(store: Store, clock: FakeClock) -> Any:
     platform = _Platform()
-    app = create_console_app(store, clock=clock, reveal=platform)
+    adapters = cast("dict[tuple[str, str], PlatformAdapter]", {("taobao", "s1"): platform})
+    app = create_console_app(store, clock=clock, reveal=reveal_hook(adapters))
     with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c, platform
 
@@ -200,8 +211,10 @@ def test_ops_reveal_the_contact_once_and_the_audit_keeps_no_details(
     assert shown.headers["cache-control"] == "no-store"
     assert platform.asked == [KEY]
     assert "13900001111" not in client.get("/cases/taobao/s1/R1").text  # once only
-    reveal = [e for e in store.audit_entries(case_id="R1") if e.event == "contact_revealed"]
-    assert [(e.actor, e.details) for e in reveal] == [("human:olga", {"via": "console"})]
+    reveal = [e for e in store.audit_entries(case_id="R1") if e.event == REVEAL_EVENT]
+    assert [(e.actor, e.details["via"], e.details["shown"]) for e in reveal] == [
+        ("human:olga", "console", ["address", "name", "phone"])
+    ]
     everything = str([e.model_dump() for e in store.audit_entries()])
     assert "13900001111" not in everything
     assert "张三" not in everything
@@ -268,7 +281,11 @@ def test_reason_report_per_sku_and_shop_with_chart_and_csv(
     assert '<svg class="chart" id="chart-reasons"' in page
     assert page.count("<rect") >= 5
     assert "质量问题" in page
-    exported = client.get("/stats.csv?from=2026-11-12&to=2026-11-18&lang=en")
+    viewed = client.get("/stats.csv?from=2026-11-12&to=2026-11-18&lang=en")
+    assert viewed.status_code == 405  # no side effect (an audited export) on a GET
+    assert "report_exported" not in [e.event for e in store.audit_entries()]
+    exported = client.post("/stats.csv?from=2026-11-12&to=2026-11-18&lang=en",
+                           data={"csrf": csrf_of(page)})
     assert exported.headers["content-disposition"].endswith(
         'refund-reasons-2026-11-12-2026-11-18.csv"'
     )
