@@ -1833,7 +1833,7 @@ class SqliteStore:
             self.append_audit(
                 "console_session_ended",
                 actor=actor,
-                details={"account": row["user_name"], "session": token_hash[:12],
+                details={"account": row["user_name"], "ended_id": token_hash[:12],
                          **(details or {})},
             )
             return True
