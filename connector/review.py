@@ -22,7 +22,15 @@ from connector.errors import ConnectorError
 from connector.formatting import yuan
 from connector.messages import MessageTemplates
 from connector.models import CaseStatus, CaseType, RefundCase
-from connector.store import CaseKey, CaseRecord, CaseState, EffectSpec, Store
+from connector.store import (
+    ApprovalRecord,
+    ApprovalStatus,
+    CaseKey,
+    CaseRecord,
+    CaseState,
+    EffectSpec,
+    Store,
+)
 
 CLAIM_TTL = timedelta(minutes=15)
 EVIDENCE_MAX_BYTES = 130_000
@@ -405,8 +413,11 @@ def decide_by_person(
     evidence: bytes | None = None,
     seen_version: str | None = None,
     templates: MessageTemplates | None = None,
+    approval_id: int | None = None,
 ) -> int:
     """Record a reviewer's decision and its effects in one transaction; returns the decision id.
+
+    ``approval_id``: the second approval this decision carries out (it is not withdrawn).
 
     ``seen_version`` defaults to the version recorded when the reviewer claimed the case.
     """
@@ -429,6 +440,10 @@ def decide_by_person(
             templates,
             reviewer,
         )
+        pending = store.pending_approval(current.key)
+        if pending is not None and pending.id != approval_id:
+            store.close_approval(pending.id, ApprovalStatus.withdrawn, actor=reviewer.actor,
+                                 details={"why": "decided otherwise", "via": reviewer.via})
         superseded = store.supersede_open_effects(
             current.key, reason=f"decided by {reviewer.actor}"
         )
@@ -507,3 +522,90 @@ def complete_task_with_code(
             reason="SMS code entered; the original write goes again",
         )
         return effect_id
+
+
+# second approvals (maker-checker) -----------------------------------------------------------
+def needs_second_approval(limit_fen: int | None, prepared: PreparedDecision) -> bool:
+    """A refund above the deciding role's limit needs a second person (no limit: never)."""
+    return prepared.moves_money and limit_fen is not None and prepared.amount > limit_fen
+
+
+def request_second_approval(
+    store: Store, prepared: PreparedDecision, *, reviewer: Reviewer, reason: str
+) -> ApprovalRecord:
+    """Park a checked refund until a second person approves it (audited)."""
+    return store.request_approval(
+        prepared.record.key,
+        action=prepared.action.value,
+        amount_fen=prepared.amount,
+        reason=reason,
+        seen_version=prepared.seen_version,
+        actor=reviewer.actor,
+    )
+
+
+def approve_second(
+    store: Store,
+    approval: ApprovalRecord,
+    *,
+    approver: Reviewer,
+    approver_limit: int | None,
+    now: datetime,
+    templates: MessageTemplates | None = None,
+) -> int:
+    """The second person approves: the requested refund is decided now, both names audited.
+
+    Refused for the requester themself, above the approver's own limit, or once the approval
+    is no longer pending (declined, withdrawn, or overtaken by the deadline guard)."""
+    if approval.requested_by == approver.actor:
+        msg = "the second approval must come from another person"
+        raise ReviewError(msg)
+    if approver_limit is not None and approval.amount_fen > approver_limit:
+        msg = (
+            f"{yuan(approval.amount_fen)} yuan is above your own approval limit "
+            f"({yuan(approver_limit)} yuan)"
+        )
+        raise ReviewError(msg)
+    record = store.get_case(approval.key)
+    if record is None:
+        msg = f"case {approval.case_id} is gone from the store"
+        raise ReviewError(msg)
+    with store.unit_of_work():
+        current = store.pending_approval(approval.key)
+        if current is None or current.id != approval.id:
+            raise NotDecidableError(record, "approval_closed",
+                                    f"approval {approval.id} is no longer pending")
+        decision_id = decide_by_person(
+            store, record, ReviewAction(approval.action), reviewer=approver,
+            reason=f"{approval.reason}（{approval.requested_by} 申请，{approver.actor} 复核批准）",
+            now=now, amount=approval.amount_fen, seen_version=approval.seen_version,
+            templates=templates, approval_id=approval.id,
+        )
+        store.close_approval(approval.id, ApprovalStatus.approved, actor=approver.actor,
+                             decision_id=decision_id, details={"via": approver.via})
+        return decision_id
+
+
+def decline_second(store: Store, approval: ApprovalRecord, *, approver: Reviewer) -> None:
+    store.close_approval(approval.id, ApprovalStatus.declined, actor=approver.actor,
+                         details={"via": approver.via})
+
+
+def overtake_pending_approvals(store: Store, key: CaseKey) -> int:
+    """The deadline sweeper calls this after it decided a case: if the policy's guard took an
+    action (not "for a person" again), a pending second approval is closed as overtaken,
+    audited. Returns how many were closed. Guarded by test_desk_rules."""
+    decision = store.latest_decision(key)
+    if decision is None or decision.policy_version == HUMAN_POLICY or decision.action == "human":
+        return 0
+    closed = 0
+    with store.unit_of_work():
+        pending = store.pending_approval(key)
+        if pending is not None:
+            store.close_approval(
+                pending.id, ApprovalStatus.overtaken, actor="policy",
+                decision_id=decision.id,
+                details={"rule_id": decision.rule_id, "action": decision.action},
+            )
+            closed = 1
+    return closed

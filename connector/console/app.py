@@ -71,13 +71,17 @@ from connector.review import (
     QueueItem,
     ReviewAction,
     Reviewer,
+    approve_second,
     check_decidable,
     claim,
     decide_by_person,
+    decline_second,
     image_required,
+    needs_second_approval,
     offered_actions,
     prepare_decision,
     refundable_fen,
+    request_second_approval,
     review_queue,
     suggested_amount,
 )
@@ -683,6 +687,12 @@ def _case_page(
         revealed=revealed,
         reveal_message=reveal_message,
         claimed_now=p.request.query_params.get("claimed") == "1",
+        approval=p.store.pending_approval(key),
+        approval_note=p.request.query_params.get("approval", ""),
+        words=amount_in_words_zh,
+        me=p.actor,
+        notes=p.store.case_notes(key),
+        colleagues=[u.name for u in p.store.list_console_users() if not u.disabled],
     )
     if revealed is not None:
         response.headers["Cache-Control"] = "no-store"
@@ -754,6 +764,18 @@ def case_decide(p: Page) -> Response:
                 words=amount_in_words_zh(prepared.amount), link=f"{_case_link(*key)}/decide",
                 hidden=hidden, back=_case_link(*key),
             )
+        limit = p.config.approval_limits.get(p.user.role)
+        if action in MONEY and limit is not None:
+            with p.store.unit_of_work():
+                prepared = prepare_decision(
+                    p.store, record, action, reviewer=p.reviewer(), reason=typed["reason"],
+                    now=p.now(), amount=amount, evidence=evidence, seen_version=seen,
+                )
+                if needs_second_approval(limit, prepared):
+                    request_second_approval(p.store, prepared, reviewer=p.reviewer(),
+                                            reason=typed["reason"])
+                    return RedirectResponse(f"{_case_link(*key)}?approval=requested",
+                                            status_code=303)
         decision_id = decide_by_person(
             p.store, record, action, reviewer=p.reviewer(), reason=typed["reason"],
             now=p.now(), amount=amount, evidence=evidence, seen_version=seen,
@@ -769,6 +791,34 @@ def case_decide(p: Page) -> Response:
     except ConnectorError as exc:
         return _case_page(p, key, status=400, error=str(exc), form=typed)
     return RedirectResponse(f"{_case_link(*key)}?decided={decision_id}", status_code=303)
+
+
+@page()
+def case_approval(p: Page) -> Response:
+    """A second person approves or declines a refund above the requester's limit."""
+    key = _key_of(p.request)
+    approval = p.store.pending_approval(key)
+    wanted = str(p.request.path_params["approval_id"])
+    if approval is None or str(approval.id) != wanted:
+        return _case_page(p, key, status=409, error=text(p.lang, "approval_gone"))
+    try:
+        if p.request.path_params["verdict"] == "approve":
+            decision_id = approve_second(
+                p.store, approval, approver=p.reviewer(),
+                approver_limit=p.config.approval_limits.get(p.user.role), now=p.now(),
+                templates=p.config.templates,
+            )
+            return RedirectResponse(f"{_case_link(*key)}?decided={decision_id}",
+                                    status_code=303)
+        decline_second(p.store, approval, approver=p.reviewer())
+    except CaseChangedError as exc:
+        return _case_page(p, key, status=409, changed=exc)
+    except NotDecidableError as exc:
+        return _case_page(p, key, status=409,
+                          error=text(p.lang, "not_decidable", why=why_not(p.lang, exc.code)))
+    except ConnectorError as exc:
+        return _case_page(p, key, status=403, error=str(exc))
+    return RedirectResponse(f"{_case_link(*key)}?approval=declined", status_code=303)
 
 
 @page()
@@ -1063,6 +1113,7 @@ def create_console_app(
         Route(case + "/claim", case_claim, methods=["POST"]),
         Route(case + "/decide", case_decide, methods=["POST"]),
         Route(case + "/reveal", case_reveal, methods=["POST"]),
+        Route(case + "/approvals/{approval_id}/{verdict:str}", case_approval, methods=["POST"]),
         Route("/audit", audit_page, methods=["GET"]),
         Route("/stats", stats_page, methods=["GET"]),
         Route("/stats.csv", stats_csv, methods=["POST"]),

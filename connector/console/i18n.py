@@ -135,6 +135,21 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "金额“{value}”无法识别：请写 1500、1500.5 或 1,500.00",
         "Amount {value!r} not understood: write 1500, 1500.5 or 1,500.00",
     ),
+    "approval_title": ("待第二人复核", "Waiting for a second approval"),
+    "approval_body": (
+        "{who} 申请退款 {amount}（{words}），超过其审批额度，需另一人批准。理由：{reason}",
+        "{who} asks to refund {amount} ({words}), above their limit; another person approves. "
+        "Reason: {reason}",
+    ),
+    "approval_requested": (
+        "金额超过你的审批额度，已提交第二人复核；批准前不会提交平台",
+        "Above your approval limit: sent for a second approval; nothing is sent before then",
+    ),
+    "approval_declined": ("已驳回该复核申请", "The approval request was declined"),
+    "approval_gone": ("该复核申请已关闭", "That approval request is closed"),
+    "approve_button": ("批准退款", "Approve the refund"),
+    "decline_button": ("驳回", "Decline"),
+    "own_request": ("这是你提交的申请，需由其他人复核", "Your own request: someone else approves"),
     "life_title": ("处理进度", "Progress"),
     "life_pending": ("待发送", "pending"),
     "life_sending": ("发送中", "sending"),
@@ -393,6 +408,8 @@ WHY_NOT: Mapping[str, tuple[str, str]] = {
     "message_image": ("淘宝留言给买家须附一张图片", "a Taobao message to the buyer needs an image"),
     "above_refundable": ("退款金额超过可退金额", "the amount is above what is refundable"),
     "approval_pending": ("此单有待复核的审批", "a second approval is pending"),
+    "approval_closed": ("该复核申请已关闭（可能已被截止保护接管）",
+                        "the approval is closed (perhaps overtaken by the deadline guard)"),
 }
 """Why a decision is refused, in the page's language; status_* codes come from LABELS."""
 

@@ -63,6 +63,7 @@ from connector.policy import (
 )
 from connector.policy.decision import action_zh
 from connector.retrying import make_retrying
+from connector.review import overtake_pending_approvals
 from connector.store import (
     CLOSED_CASE_STATES,
     CaseKey,
@@ -1006,6 +1007,7 @@ class Daemon:
                 enqueue_at_risk(self.store, self.notifier, record, now=now)
                 continue
             if self.decide_case(shop, record) is not None:
+                overtake_pending_approvals(self.store, record.key)
                 crash_point("sweep.decided")
                 counts.decided += 1
         return counts

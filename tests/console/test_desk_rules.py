@@ -5,15 +5,19 @@ decision's life visible on the case and in the queue."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from console_helpers import START, add_user, login, make_case, queue_case
 from starlette.testclient import TestClient
 
 from connector.clock import FakeClock
+from connector.console import create_console_app
 from connector.effects import EffectKind, EffectStatus
-from connector.store import CaseState, EffectSpec, Store
+from connector.review import overtake_pending_approvals
+from connector.store import CaseState, ConsoleRole, EffectSpec, Store
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
@@ -248,3 +252,90 @@ def test_a_platform_refusal_is_the_case_top_line_in_chinese_and_the_queue_says_s
     queue = client.get("/queue").text
     assert "平台拒绝了上次的处理" in queue
     assert "规则 reviewer" not in queue
+
+
+@pytest.fixture
+def limited(store: Store, clock: FakeClock) -> Iterator[TestClient]:
+    app = create_console_app(store, clock=clock,
+                             approval_limits={ConsoleRole.reviewer: 100000})
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def _confirmed_refund(client: TestClient, csrf: str, amount: str) -> Any:
+    first = _decide(client, csrf, action="approve-refund", amount=amount, reason="质量问题属实")
+    confirm = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', first.text))
+    return client.post(f"{CASE}/decide", data=confirm, follow_redirects=False)
+
+
+def test_a_reviewer_above_their_limit_needs_a_second_approver(
+    limited: TestClient, store: Store, clock: FakeClock
+) -> None:
+    _big_case(store)
+    add_user(store, "ann", "reviewer")
+    add_user(store, "olga", "ops")
+    csrf = login(limited, "ann")
+    parked = _confirmed_refund(limited, csrf, "1500")
+    assert parked.headers["location"].endswith("?approval=requested")
+    assert store.effects_of_case(KEY) == []
+    page = limited.get(CASE).text
+    assert "待第二人复核" in page
+    assert 'id="approve-second"' not in page  # not by the requester
+    approval = store.pending_approval(KEY)
+    assert approval is not None
+    own = limited.post(f"{CASE}/approvals/{approval.id}/approve", data={"csrf": csrf})
+    assert own.status_code == 403
+    assert store.effects_of_case(KEY) == []
+    with TestClient(create_console_app(store, clock=clock), base_url="http://127.0.0.1") as ops:
+        ops_csrf = login(ops, "olga")
+        assert 'id="approve-second"' in ops.get(CASE).text
+        done = ops.post(f"{CASE}/approvals/{approval.id}/approve", data={"csrf": ops_csrf},
+                        follow_redirects=False)
+        assert done.status_code == 303
+    agree = [e for e in store.effects_of_case(KEY) if e.kind is EffectKind.agree_refund]
+    assert agree[0].params["amount"] == 150000
+    events = {e.event: e for e in store.audit_entries(case_id="R1")}
+    assert events["approval_requested"].actor == "human:ann"
+    assert events["approval_approved"].actor == "human:olga"
+    assert events["approval_approved"].details["requested_by"] == "human:ann"
+
+
+def test_within_the_limit_a_reviewer_decides_alone(limited: TestClient, store: Store) -> None:
+    _big_case(store)
+    add_user(store, "ann", "reviewer")
+    csrf = login(limited, "ann")
+    assert _confirmed_refund(limited, csrf, "1000").status_code == 303
+    assert store.pending_approval(KEY) is None
+    assert next(e.kind for e in store.effects_of_case(KEY)) is EffectKind.agree_refund
+
+
+def test_the_deadline_guard_overtakes_a_pending_second_approval(
+    limited: TestClient, store: Store
+) -> None:
+    _big_case(store)
+    add_user(store, "ann", "reviewer")
+    csrf = login(limited, "ann")
+    _confirmed_refund(limited, csrf, "1500")
+    approval = store.pending_approval(KEY)
+    assert approval is not None
+    store.record_decision(KEY, decided_version="v1", policy_version="p1", rule_id="11-guard",
+                          action="reject", trace=[])
+    store.set_case_state(KEY, CaseState.decided, reason="deadline guard")
+    assert overtake_pending_approvals(store, KEY) == 1
+    assert store.pending_approval(KEY) is None
+    overtaken = [e for e in store.audit_entries(case_id="R1") if e.event == "approval_overtaken"]
+    assert overtaken[0].actor == "policy"
+    assert overtaken[0].details["rule_id"] == "11-guard"
+
+
+def test_a_guard_escalation_leaves_the_pending_approval_open(
+    limited: TestClient, store: Store
+) -> None:
+    _big_case(store)
+    add_user(store, "ann", "reviewer")
+    csrf = login(limited, "ann")
+    _confirmed_refund(limited, csrf, "1500")
+    store.record_decision(KEY, decided_version="v1", policy_version="p1", rule_id="11-guard",
+                          action="human", trace=[])
+    assert overtake_pending_approvals(store, KEY) == 0
+    assert store.pending_approval(KEY) is not None
