@@ -61,7 +61,7 @@ from connector.effects import EffectStatus
 from connector.errors import ConnectorError
 from connector.formatting import AmountError, amount_in_words_zh, parse_yuan
 from connector.messages import MessageTemplates
-from connector.policy.decision import TraceStep, action_zh
+from connector.policy.decision import RuleMatched, TraceStep
 from connector.privacy import mask_phone_numbers
 from connector.review import (
     EVIDENCE_MAX_BYTES,
@@ -85,7 +85,14 @@ from connector.review import (
     review_queue,
     suggested_amount,
 )
-from connector.store import CaseKey, CaseRecord, ConsoleRole, ConsoleSessionRecord, Store
+from connector.store import (
+    CaseKey,
+    CaseRecord,
+    ConsoleRole,
+    ConsoleSessionRecord,
+    DecisionRecord,
+    Store,
+)
 from connector.store import ConsoleUserRecord as User
 
 log = logging.getLogger(__name__)
@@ -442,45 +449,218 @@ def _action_label(lang: Lang, action: str) -> str:
 
 
 def _why(store: Store, item: QueueItem, lang: Lang) -> str:
+    """Why the case waits for a person, in the page's language, with one rule numbering."""
     refused = last_refusal(store, item.record)
     if refused is not None:
         return text(lang, "platform_refused_top", action=_action_label(lang, refused[0]),
                     words=platform_words(lang, refused[1]))[:240]
-    if lang == "en":
-        return item.reason
+    zh = lang == "zh"
     decision = store.latest_decision(item.key)
     if decision is None:
-        return "尚未决定"
+        return "尚未决定" if zh else "not decided yet"
     for step in decision.trace:
         if isinstance(step, dict) and step.get("kind") == "note":
-            return str(step.get("text_zh") or step.get("text_en", ""))[:160]
+            return str((step.get("text_zh") if zh else None) or step.get("text_en", ""))[:160]
         if isinstance(step, dict) and step.get("kind") == "quarantine":
-            return "数据校验失败：" + "；".join(step.get("problems", []))[:140]
-    try:
-        action = action_zh(decision.action)
-    except ValueError:
-        action = decision.action
-    escalated = "（已升级提醒）" if decision.params.get("escalated") else ""
-    return f"规则 {decision.rule_id}：{action}{escalated}"
+            problems = "；".join(step.get("problems", [])) if zh else "; ".join(
+                step.get("problems", []))
+            return (("数据校验失败：" if zh else "payload failed validation: ") + problems)[:160]
+    action = label(lang, "decision_action", decision.action)
+    escalated = ""
+    if decision.params.get("escalated"):
+        escalated = "（已升级提醒）" if zh else " (escalated)"
+    return f"{decision_title(decision, lang)} → {action}{escalated}"
+
+
+PAGE_SIZE = 50
+BANDS = ("overdue", "red", "amber", "later")
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """The queue's filters, read from the query string (every one optional)."""
+
+    shop: str = ""
+    platform: str = ""
+    reason: str = ""
+    min_yuan: str = ""
+    max_yuan: str = ""
+    band: str = ""
+    who: str = ""
+    q: str = ""
+
+    @classmethod
+    def of(cls, request: Request) -> QueueFilters:
+        q = request.query_params
+        return cls(**{name: q.get(name, "").strip() for name in cls.__dataclass_fields__})
+
+    def as_query(self, **extra: object) -> str:
+        values = {k: v for k, v in self.__dict__.items() if v}
+        values.update({k: str(v) for k, v in extra.items()})
+        return urlencode(values)
+
+    def bounds(self) -> tuple[int | None, int | None]:
+        return (parse_yuan(self.min_yuan) if self.min_yuan else None,
+                parse_yuan(self.max_yuan) if self.max_yuan else None)
+
+
+def _band(row: QueueRow) -> str:
+    left = row.item.seconds_left
+    if left is None:
+        return "later"
+    if left < 0:
+        return "overdue"
+    return row.urgency or "later"
+
+
+def _mine(record: CaseRecord, me: str, now: datetime) -> bool:
+    claimed = record.claimed_by == me and (
+        record.claim_expires_at is None or record.claim_expires_at > now
+    )
+    return record.assigned_to == me or claimed
+
+
+def _unclaimed(record: CaseRecord, now: datetime) -> bool:
+    live_claim = record.claimed_by is not None and (
+        record.claim_expires_at is None or record.claim_expires_at > now
+    )
+    return record.assigned_to is None and not live_claim
+
+
+def _queue_rows(p: Page, f: QueueFilters) -> list[QueueRow]:
+    low, high = f.bounds()
+    now = p.now()
+    term = f.q.lower()
+    rows = []
+    for item in review_queue(p.store, now):
+        r = item.record
+        if (f.shop and r.shop_id != f.shop) or (f.platform and r.platform != f.platform):
+            continue
+        if f.reason and r.case.reason.value != f.reason:
+            continue
+        if (low is not None and r.case.refund_amount < low) or (
+            high is not None and r.case.refund_amount > high
+        ):
+            continue
+        if f.who == "mine" and not _mine(r, p.user.name, now):
+            continue
+        if f.who == "unclaimed" and not _unclaimed(r, now):
+            continue
+        if term and term not in r.case_id.lower() and term not in r.order_id.lower():
+            continue
+        lead = _guard_lead(r)
+        deadline = r.deadline_at
+        row = QueueRow(
+            item=item,
+            why=_why(p.store, item, p.lang),
+            urgency=urgency(item.seconds_left, lead),
+            guard_lead_s=lead,
+            deadline_ms=None if deadline is None else int(deadline.timestamp() * 1000),
+        )
+        if f.band and _band(row) != f.band:
+            continue
+        rows.append(row)
+    return rows
 
 
 @page()
 def queue_page(p: Page) -> Response:
-    items = review_queue(p.store, p.now())
-    rows = []
-    for item in items:
-        lead = _guard_lead(item.record)
-        deadline = item.record.deadline_at
-        rows.append(
-            QueueRow(
-                item=item,
-                why=_why(p.store, item, p.lang),
-                urgency=urgency(item.seconds_left, lead),
-                guard_lead_s=lead,
-                deadline_ms=None if deadline is None else int(deadline.timestamp() * 1000),
-            )
-        )
-    return p.render("queue.html", rows=rows, actions=list(ReviewAction))
+    f = QueueFilters.of(p.request)
+    try:
+        rows = _queue_rows(p, f)
+        error = ""
+    except AmountError:
+        rows, error = [], text(p.lang, "bad_amount", value=f"{f.min_yuan} / {f.max_yuan}")
+    pages = max((len(rows) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    try:
+        number = min(max(int(p.request.query_params.get("page", "1")), 1), pages)
+    except ValueError:
+        number = 1
+    elsewhere: list[CaseRecord] = []
+    if f.q and not rows:
+        elsewhere = [r for r in p.store.find_cases(f.q) if r.state.value != "queued_for_human"]
+    everything = review_queue(p.store, p.now())
+    return p.render(
+        "queue.html",
+        rows=rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE],
+        total=len(rows),
+        page_no=number,
+        pages=pages,
+        f=f,
+        error=error,
+        elsewhere=elsewhere,
+        shops=sorted({i.record.shop_id for i in everything}),
+        platforms=sorted({i.record.platform for i in everything}),
+        reasons=sorted({i.record.case.reason.value for i in everything}),
+        bands=BANDS,
+        actions=list(ReviewAction),
+        colleagues=[u.name for u in p.store.list_console_users() if not u.disabled],
+        link=_case_link,
+    )
+
+
+@page()
+def queue_assign(p: Page) -> Response:
+    """Assign the selected cases to a colleague (or to me, or to nobody); audited."""
+    assert p.form is not None
+    refs = [str(v) for v in p.form.getlist("case")]
+    if not refs:
+        return p.error(400, text(p.lang, "batch_none"))
+    who = p.field("assignee")
+    assignee = p.user.name if who == "me" else (who or None)
+    if assignee is not None:
+        user = p.store.get_console_user(assignee)
+        if user is None or user.disabled:
+            return p.error(400, text(p.lang, "no_such_colleague", name=assignee))
+    with p.store.unit_of_work():
+        for ref in refs:
+            parts = ref.split("|")
+            if len(parts) != 4:
+                return p.error(400, f"bad case reference {ref!r}")
+            p.store.assign_case((parts[0], parts[1], parts[2]), assignee, actor=p.actor)
+    back = p.field("back")
+    return RedirectResponse(back if back.startswith("/queue") else "/queue", status_code=303)
+
+
+@page()
+def queue_next(p: Page) -> Response:
+    """The most urgent case for me: mine first, then unclaimed; never the one I just left."""
+    after = p.request.query_params.get("after", "")
+    now = p.now()
+    items = [i for i in review_queue(p.store, now) if i.record.case_id != after]
+    mine = [i for i in items if _mine(i.record, p.user.name, now)]
+    free = [i for i in items if _unclaimed(i.record, now)]
+    for item in (*mine, *free):
+        return RedirectResponse(_case_link(*item.key), status_code=303)
+    return RedirectResponse("/queue?empty=1", status_code=303)
+
+
+@page()
+def case_note(p: Page) -> Response:
+    key = _key_of(p.request)
+    if p.store.get_case(key) is None:
+        return p.error(404, text(p.lang, "not_found"))
+    body = p.field("note")
+    if not body:
+        return _case_page(p, key, status=400, error=text(p.lang, "note_empty"))
+    p.store.add_case_note(key, body[:1000], actor=p.actor)
+    return RedirectResponse(_case_link(*key) + "#notes", status_code=303)
+
+
+@page()
+def case_assign(p: Page) -> Response:
+    key = _key_of(p.request)
+    if p.store.get_case(key) is None:
+        return p.error(404, text(p.lang, "not_found"))
+    who = p.field("assignee")
+    assignee = p.user.name if who == "me" else (who or None)
+    if assignee is not None:
+        user = p.store.get_console_user(assignee)
+        if user is None or user.disabled:
+            return _case_page(p, key, status=400,
+                              error=text(p.lang, "no_such_colleague", name=assignee))
+    p.store.assign_case(key, assignee, actor=p.actor)
+    return RedirectResponse(_case_link(*key), status_code=303)
 
 
 @dataclass(frozen=True)
@@ -585,13 +765,56 @@ def _trace_lines(trace: list[Any], lang: Lang) -> list[str]:
         except ValidationError:
             lines.append(str(step.get("text_en") or json.dumps(step, ensure_ascii=False)))
             continue
+        if isinstance(parsed, RuleMatched):
+            lines.append(rule_title(parsed, lang, matched=True))
+            continue
         lines.append(parsed.zh() if lang == "zh" else parsed.en())
     return lines
 
 
+def rule_title(step: RuleMatched, lang: Lang, *, matched: bool = False) -> str:
+    """One numbering for rules: their position in the policy, with the policy's own title."""
+    if lang == "zh":
+        title = step.description_zh or step.description
+        return f"{'命中' if matched else ''}第{step.position}条规则：{title}"
+    return f"{'matched ' if matched else ''}rule #{step.position}: {step.description}"
+
+
+def decision_title(decision: DecisionRecord, lang: Lang) -> str:
+    """A decision as a person reads it: the rule's number and title, or who decided."""
+    for step in decision.trace:
+        if isinstance(step, dict) and step.get("kind") == "rule" and (
+            step.get("rule_id") == decision.rule_id
+        ):
+            try:
+                parsed = _TRACE.validate_python(step)
+            except ValidationError:
+                break
+            if isinstance(parsed, RuleMatched):
+                return rule_title(parsed, lang)
+    if decision.policy_version == "human":
+        return ("人工：" if lang == "zh" else "by ") + decision.actor.removeprefix("human:")
+    return ("规则 " if lang == "zh" else "rule ") + decision.rule_id
+
+
+def _person_value(value: Any) -> str:
+    """A detail value as a person reads it: stored UTC times in Beijing time."""
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return beijing(moment, seconds=True)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return "-" if value is None else str(value)
+
+
 def _details_text(details: Mapping[str, Any]) -> str:
-    shown = {k: v for k, v in details.items() if k not in {"trace", "params"}}
-    body = json.dumps(shown, ensure_ascii=False, sort_keys=True, default=str)
+    shown = [f"{k}: {_person_value(v)}" for k, v in sorted(details.items())
+             if k not in {"trace", "params"}]
+    body = " · ".join(shown)
     return body if len(body) <= 400 else body[:400] + "…"
 
 
@@ -670,6 +893,7 @@ def _case_page(
         ),
         decision=decision,
         trace=_trace_lines(decision.trace, p.lang) if decision else [],
+        decision_text=decision_title(decision, p.lang) if decision else "",
         audit=[(e, beijing(e.at_datetime, seconds=True), _details_text(e.details)) for e in audit],
         actions=offered,
         needs_image=[a.value for a in offered if image_required(record.case, a)],
@@ -1109,8 +1333,12 @@ def create_console_app(
         Route("/logout", logout, methods=["POST"]),
         Route("/queue", queue_page, methods=["GET"]),
         Route("/queue/decide", queue_decide, methods=["POST"]),
+        Route("/queue/assign", queue_assign, methods=["POST"]),
+        Route("/queue/next", queue_next, methods=["GET"]),
         Route(case, case_page, methods=["GET"]),
         Route(case + "/claim", case_claim, methods=["POST"]),
+        Route(case + "/notes", case_note, methods=["POST"]),
+        Route(case + "/assign", case_assign, methods=["POST"]),
         Route(case + "/decide", case_decide, methods=["POST"]),
         Route(case + "/reveal", case_reveal, methods=["POST"]),
         Route(case + "/approvals/{approval_id}/{verdict:str}", case_approval, methods=["POST"]),

@@ -16,8 +16,11 @@ from connector.models import Reason
 from connector.store import ReasonCount
 
 PALETTE = (
-    "#c0392b", "#2471a3", "#d68910", "#229954", "#7d3c98", "#17a589", "#a04000",
-    "#5d6d7e", "#cb4335", "#2e86c1", "#b7950b", "#1e8449", "#6c3483", "#873600",
+    # Okabe-Ito, then Paul Tol's "muted" without its two near-twins of Okabe-Ito colours: every
+    # pair stays apart for the common colour-vision deficiencies, and the legend names each
+    # colour anyway (guarded by tests/console/test_desk_pages.py).
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+    "#000000", "#332288", "#44AA99", "#117733", "#999933", "#AA4499", "#882255",
 )
 REASON_COLOURS = {reason.value: PALETTE[i % len(PALETTE)] for i, reason in enumerate(Reason)}
 

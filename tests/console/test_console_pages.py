@@ -50,10 +50,12 @@ def test_queue_is_ordered_by_time_left_with_deadline_colours(
     assert _rows(page) == [("RED", "red"), ("AMBER", "amber"), ("LATER", "")]
     assert "40分00秒" in page  # time left, Chinese by default
     assert "2026-11-12 10:40" in page  # deadline in Beijing time (02:40 UTC)
-    assert "规则 4-delivered" in page
+    assert "第4条规则：已签收但买家称未收到 → 转人工" in page  # one numbering, the policy's title
+    assert "4-delivered" not in page
+    assert "v1" not in re.sub(r'value="[^"]*"', "", page)  # no internal version on the rows
     english = client.get("/queue?lang=en").text
     assert "40m00s" in english
-    assert "rule 4-delivered: human" in english
+    assert "rule #4: signed but buyer says not received → for a person" in english
     assert client.cookies["rc_lang"] == "en"
     assert "Review queue" in client.get("/queue").text  # the cookie keeps the language
 
@@ -67,11 +69,15 @@ def test_case_page_shows_facts_evidence_logistics_trace_and_history(
     zh = client.get("/cases/taobao/s1/R1").text
     assert '<img src="https://img.example/1.png"' in zh
     assert "YTO YT100" in zh
-    assert "命中规则 4-delivered（第4条）：已签收但买家称未收到" in zh
-    assert "case_state" in zh  # the audit history
+    assert "命中第4条规则：已签收但买家称未收到" in zh
+    trace = zh.split('id="trace"')[1].split("</ol>")[0]
+    assert "4-delivered" not in trace
+    assert "状态变化" in zh  # audit events named in Chinese
+    assert "T02:00:00" not in zh  # no UTC ISO times beside Beijing ones
+    assert "queued_for_human" in zh  # the audit history
     assert 'name="seen_version" value="v1"' in zh
     en = client.get("/cases/taobao/s1/R1?lang=en").text
-    assert "matched rule 4-delivered (#4): signed but buyer says not received" in en
+    assert "matched rule #4: signed but buyer says not received" in en
 
 
 def test_buyer_phone_numbers_and_contact_never_reach_a_reviewers_page(
