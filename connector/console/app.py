@@ -74,6 +74,7 @@ from connector.review import (
     approve_second,
     check_decidable,
     claim,
+    complete_task_with_code,
     decide_by_person,
     decline_second,
     image_required,
@@ -874,6 +875,8 @@ def _case_page(
     except NotDecidableError as exc:
         not_decidable = text(p.lang, "not_decidable", why=why_not(p.lang, exc.code))
     refused = last_refusal(p.store, record)
+    if refused is not None and "sms" in refused[1].lower():
+        refused = None  # the SMS form below says what to do
     top_line = "" if refused is None else text(
         p.lang, "platform_refused_top", action=_action_label(p.lang, refused[0]),
         words=platform_words(p.lang, refused[1]),
@@ -912,6 +915,8 @@ def _case_page(
         reveal_message=reveal_message,
         claimed_now=p.request.query_params.get("claimed") == "1",
         approval=p.store.pending_approval(key),
+        sms_tasks=[t for t in p.store.open_tasks("sms_code")
+                   if (t.platform, t.shop_id, t.case_id) == key],
         approval_note=p.request.query_params.get("approval", ""),
         words=amount_in_words_zh,
         me=p.actor,
@@ -1043,6 +1048,21 @@ def case_approval(p: Page) -> Response:
     except ConnectorError as exc:
         return _case_page(p, key, status=403, error=str(exc))
     return RedirectResponse(f"{_case_link(*key)}?approval=declined", status_code=303)
+
+
+@page()
+def case_sms_code(p: Page) -> Response:
+    """The seller's phone got the platform's SMS code: the refund goes again with it."""
+    key = _key_of(p.request)
+    task_id = int(str(p.request.path_params["task_id"]))
+    task = next((t for t in p.store.open_tasks("sms_code") if t.id == task_id), None)
+    if task is None or (task.platform, task.shop_id, task.case_id) != key:
+        return _case_page(p, key, status=409, error=text(p.lang, "task_gone"))
+    try:
+        complete_task_with_code(p.store, task_id, p.field("code"), reviewer=p.reviewer())
+    except ConnectorError as exc:
+        return _case_page(p, key, status=400, error=str(exc))
+    return RedirectResponse(f"{_case_link(*key)}?code_sent=1", status_code=303)
 
 
 @page()
@@ -1341,6 +1361,7 @@ def create_console_app(
         Route(case + "/assign", case_assign, methods=["POST"]),
         Route(case + "/decide", case_decide, methods=["POST"]),
         Route(case + "/reveal", case_reveal, methods=["POST"]),
+        Route(case + "/tasks/{task_id:int}/code", case_sms_code, methods=["POST"]),
         Route(case + "/approvals/{approval_id}/{verdict:str}", case_approval, methods=["POST"]),
         Route("/audit", audit_page, methods=["GET"]),
         Route("/stats", stats_page, methods=["GET"]),

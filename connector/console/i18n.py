@@ -192,6 +192,15 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "queue_total": (
         "共 {n} 单符合条件，按剩余时间排序", "{n} case(s) match, least time left first"
     ),
+    "sms_title": ("平台要求短信验证码", "The platform asks for an SMS code"),
+    "sms_body": (
+        "退款金额较大，平台已向卖家绑定手机发送验证码。输入后按原决定重新提交。",
+        "A large refund: the platform sent a code to the seller's phone. Enter it and the "
+        "same decision goes again.",
+    ),
+    "sms_button": ("提交验证码", "Send the code"),
+    "task_gone": ("该待办已关闭", "That task is closed"),
+    "code_sent": ("验证码已记录，守护进程将重新提交", "Code recorded; the daemon sends again"),
     "life_title": ("处理进度", "Progress"),
     "life_pending": ("待发送", "pending"),
     "life_sending": ("发送中", "sending"),
@@ -515,6 +524,8 @@ PLATFORM_WORDS: tuple[tuple[str, str, str], ...] = (
     ("proof_image", "天猫拒绝退款须附凭证图片", "Tmall refusals need a proof image"),
     ("requires params.image", "淘宝留言须附图片", "Taobao messages need an image"),
     ("version", "平台上的售后单已变化（版本不一致）", "the case changed on the platform (version)"),
+    ("refuse-forbidden", "平台不允许拒绝此退款申请", "the platform does not allow a refusal"),
+    ("cannot-refuse", "平台不允许拒绝此退款申请", "the platform does not allow a refusal"),
     ("isv.refund-status-error", "售后单状态已变化，平台不接受此操作",
      "the case's status changed; the platform refused"),
 )

@@ -113,7 +113,7 @@ def test_reviewer_rejects_with_evidence_and_the_platform_gets_it(
 
     page.click(f"a:text-is('{sooner}')")
     page.wait_for_selector("#decide")
-    assert "命中规则" in page.inner_text("#trace")
+    assert "命中第" in page.inner_text("#trace")
     _shot(page, "case")
     proof = tmp_path / "proof.png"
     proof.write_bytes(PNG)
