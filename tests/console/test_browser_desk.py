@@ -73,12 +73,12 @@ def browser() -> Iterator[Any]:
 
 def _queued(world: World, hours: float, *, paid: int = 8800, **extra: Any) -> str:
     now = world.clock.now()
-    return world.seed(
+    return str(world.seed(
         type="refund_only", reason="not_received", order_status="shipped", paid_amount=paid,
         item={"sku": "SKU-1", "title": "羽绒服", "price": paid},
         shipped_at=(now - 72 * HOUR).isoformat(), logistics_status="delivered",
         deadline_s=hours * 3600, **extra,
-    )
+    ))
 
 
 def _login(page: Any, url: str, name: str) -> None:
