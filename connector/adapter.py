@@ -91,6 +91,9 @@ class PlatformAdapter(abc.ABC):
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     missing_capabilities: ClassVar[dict[Capability, str]] = {}
     """Capabilities the platform lacks, each with its reason (`refund-connector adapters`)."""
+    image_hosts: ClassVar[frozenset[str]] = frozenset()
+    """Hosts the platform serves buyers' evidence images from (a leading dot: any subdomain);
+    the console fetches evidence server-side from these hosts only."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

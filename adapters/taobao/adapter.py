@@ -89,6 +89,7 @@ class TaobaoAdapter(PlatformAdapter):
         }
     )
     missing_capabilities: ClassVar[dict[Capability, str]] = {}
+    image_hosts: ClassVar[frozenset[str]] = frozenset({".alicdn.com", ".taobaocdn.com"})
 
     def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
         if not isinstance(settings, TaobaoSettings):

@@ -34,7 +34,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from connector import formatting
 from connector.clock import BEIJING, Clock
-from connector.console import auth, login_guard
+from connector.console import auth, evidence_images, login_guard
 from connector.console.accounts import (
     AccountError,
     add_account,
@@ -126,6 +126,9 @@ class ConsoleConfig:
     login_tokens: login_guard.LoginTokens = field(default_factory=login_guard.LoginTokens)
     approval_limits: Mapping[ConsoleRole, int] = field(default_factory=dict)
     """Fen a role may approve alone (a role not named: no limit)."""
+    image_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Per platform, the hosts its adapter declares for evidence images."""
+    fetch_image: evidence_images.Fetch = evidence_images.http_fetch
 
 
 _env = jinja2.Environment(
@@ -1066,6 +1069,24 @@ def case_sms_code(p: Page) -> Response:
 
 
 @page()
+def case_evidence(p: Page) -> Response:
+    """One evidence image of a case, fetched by the server from the platform's image hosts."""
+    key = _key_of(p.request)
+    record = p.store.get_case(key)
+    index = int(str(p.request.path_params["index"]))
+    if record is None or not 0 <= index < len(record.case.evidence):
+        return p.error(404, text(p.lang, "not_found"))
+    found = evidence_images.evidence_image(
+        p.store, record.case.evidence[index].url, record.platform, p.config.image_hosts,
+        p.config.fetch_image,
+    )
+    if found is None:
+        return p.error(404, text(p.lang, "image_unavailable"))
+    kind, body = found
+    return Response(body, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@page()
 def case_reveal(p: Page) -> Response:
     key = _key_of(p.request)
     if p.user.role not in p.config.reveal_roles:
@@ -1338,6 +1359,8 @@ def create_console_app(
     allowed_hosts: Iterable[str] = DEFAULT_ALLOWED_HOSTS,
     trusted_proxies: Iterable[str] = (),
     approval_limits: Mapping[ConsoleRole, int] | None = None,
+    image_hosts: Mapping[str, Iterable[str]] | None = None,
+    fetch_image: evidence_images.Fetch = evidence_images.http_fetch,
 ) -> Starlette:
     """The console as an ASGI app over ``store`` (shared with the daemon; it is thread-safe).
 
@@ -1361,6 +1384,7 @@ def create_console_app(
         Route(case + "/assign", case_assign, methods=["POST"]),
         Route(case + "/decide", case_decide, methods=["POST"]),
         Route(case + "/reveal", case_reveal, methods=["POST"]),
+        Route(case + "/evidence/{index:int}", case_evidence, methods=["GET"]),
         Route(case + "/tasks/{task_id:int}/code", case_sms_code, methods=["POST"]),
         Route(case + "/approvals/{approval_id}/{verdict:str}", case_approval, methods=["POST"]),
         Route("/audit", audit_page, methods=["GET"]),
@@ -1382,6 +1406,8 @@ def create_console_app(
         templates=templates,
         secure_cookies=secure_cookies,
         approval_limits=dict(approval_limits or {}),
+        image_hosts={k: frozenset(v) for k, v in (image_hosts or {}).items()},
+        fetch_image=fetch_image,
     )
     app.add_middleware(SameOrigin)
     app.add_middleware(SecurityHeaders)

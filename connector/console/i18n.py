@@ -201,6 +201,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "sms_button": ("提交验证码", "Send the code"),
     "task_gone": ("该待办已关闭", "That task is closed"),
     "code_sent": ("验证码已记录，守护进程将重新提交", "Code recorded; the daemon sends again"),
+    "image_unavailable": ("图片暂不可用（不在平台声明的图片域名内或无法获取）",
+                          "Image unavailable (not on the platform's image hosts, or unreachable)"),
     "life_title": ("处理进度", "Progress"),
     "life_pending": ("待发送", "pending"),
     "life_sending": ("发送中", "sending"),

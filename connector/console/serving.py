@@ -51,6 +51,14 @@ def reveal_hook(adapters: Mapping[tuple[str, str], PlatformAdapter]) -> RevealHo
     return reveal
 
 
+def image_hosts(adapters: Mapping[tuple[str, str], PlatformAdapter]) -> dict[str, frozenset[str]]:
+    """Per platform, the evidence image hosts its adapters declare."""
+    hosts: dict[str, frozenset[str]] = {}
+    for (platform, _), adapter in adapters.items():
+        hosts[platform] = hosts.get(platform, frozenset()) | adapter.image_hosts
+    return hosts
+
+
 def console_server(
     store: Store,
     clock: Clock,
@@ -72,6 +80,7 @@ def console_server(
         allowed_hosts=desk.allowed_hosts,
         trusted_proxies=desk.trusted_proxies,
         approval_limits=approval_limits(desk),
+        image_hosts=image_hosts(adapters or {}),
     )
     return ConsoleServer(app, host=host, port=port)
 

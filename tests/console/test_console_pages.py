@@ -67,7 +67,8 @@ def test_case_page_shows_facts_evidence_logistics_trace_and_history(
     add_user(store, "ann", "reviewer")
     login(client, "ann")
     zh = client.get("/cases/taobao/s1/R1").text
-    assert '<img src="https://img.example/1.png"' in zh
+    assert '<img src="/cases/taobao/s1/R1/evidence/0"' in zh  # served by the console
+    assert 'src="https://' not in zh
     assert "YTO YT100" in zh
     assert "命中第4条规则：已签收但买家称未收到" in zh
     trace = zh.split('id="trace"')[1].split("</ol>")[0]
