@@ -25,7 +25,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from connector.clock import Clock, SystemClock
+from connector.clock import SystemClock
 from connector.daemon.runtime import build_daemon
 from connector.daemon.service import Service
 from connector.paths import default_state_dir, ensure_state_dir
@@ -67,8 +67,9 @@ class DemoOptions:
     state_dir: Path | None = None
     quiet: bool = False
     max_wall_s: float = 150.0
-    after_summary: Callable[[dict[str, Any], Store, Clock], None] | None = None
-    """Runs with the fakes and the daemon still up (``--serve``: the console until Ctrl-C)."""
+    after_summary: Callable[..., None] | None = None
+    """Runs with the fakes and the daemon still up (``--serve``: the console until Ctrl-C);
+    called as ``(summary, store, clock, adapters=...)`` (the daemon's, for the reveal)."""
 
 
 @dataclass
@@ -402,7 +403,9 @@ def run_demo(options: DemoOptions, console: Console | None = None) -> dict[str, 
                 time.sleep(0.5)  # noqa: TID251 - the demo runs on wall time by design
         summary = summarise(store, mocks, run)
         if options.after_summary is not None:
-            options.after_summary(summary, store, clock)
+            options.after_summary(
+                summary, store, clock, adapters={k: s.adapter for k, s in daemon.shops.items()}
+            )
         service.stop()
         return summary
 

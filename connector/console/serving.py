@@ -109,14 +109,20 @@ def demo_serve_hook(
     console: Console,
     print_summary: Callable[[dict[str, Any], Console], None],
     port: int | None,
-) -> Callable[[dict[str, Any], Store, Clock], None]:
+) -> Callable[..., None]:
     """For ``demo --serve``: print the summary, then serve the console until Ctrl-C while the
-    fakes and the daemon keep running."""
+    fakes and the daemon keep running; ``adapters`` (the demo daemon's) let ops reveal a
+    buyer's contact where the fake platform gives it."""
 
-    def hook(summary: dict[str, Any], store: Store, clock: Clock) -> None:
+    def hook(
+        summary: dict[str, Any],
+        store: Store,
+        clock: Clock,
+        adapters: Mapping[tuple[str, str], PlatformAdapter] | None = None,
+    ) -> None:
         print_summary(summary, console)
         logins = create_demo_accounts(store)
-        with console_server(store, clock, host="127.0.0.1", port=port) as url:
+        with console_server(store, clock, host="127.0.0.1", port=port, adapters=adapters) as url:
             console.print(f"\n[bold]console:[/bold] {url}/  (Ctrl-C stops the demo)")
             for name, role, password in logins:
                 console.print(f"  login {name} / {password}  ({role})")
