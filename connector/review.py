@@ -240,9 +240,28 @@ def is_tmall(case: RefundCase) -> bool:
     return case.platform_fields.get("tmall") == "true"
 
 
-def offered_actions(case: RefundCase) -> list[ReviewAction]:
+ACTION_EFFECT = {
+    ReviewAction.approve_refund: EffectKind.agree_refund,
+    ReviewAction.approve_return: EffectKind.agree_return,
+    ReviewAction.confirm_return_and_refund: EffectKind.confirm_return_and_refund,
+    ReviewAction.reject: EffectKind.refuse_refund,
+    ReviewAction.ask_buyer: EffectKind.message_buyer,
+}
+
+
+def offered_actions(
+    case: RefundCase, capabilities: frozenset[str] | None = None
+) -> list[ReviewAction]:
     """The actions this case's platform can take in its current status (others are not
-    offered): a return is agreed before the goods come back, refunded after."""
+    offered): a return is agreed before the goods come back, refunded after. With the
+    adapter's ``capabilities``, an action whose write the platform lacks is dropped too."""
+    actions = _by_status(case)
+    if capabilities is None:
+        return actions
+    return [a for a in actions if ACTION_EFFECT[a].value in capabilities]
+
+
+def _by_status(case: RefundCase) -> list[ReviewAction]:
     if case.status is CaseStatus.awaiting_seller_receipt:
         return [ReviewAction.confirm_return_and_refund, ReviewAction.reject,
                 ReviewAction.ask_buyer]

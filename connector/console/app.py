@@ -64,6 +64,7 @@ from connector.messages import MessageTemplates
 from connector.policy.decision import RuleMatched, TraceStep
 from connector.privacy import mask_phone_numbers
 from connector.review import (
+    ACTION_EFFECT,
     EVIDENCE_MAX_BYTES,
     CaseChangedError,
     NotDecidableError,
@@ -128,6 +129,8 @@ class ConsoleConfig:
     """Fen a role may approve alone (a role not named: no limit)."""
     image_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)
     """Per platform, the hosts its adapter declares for evidence images."""
+    capabilities: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Per platform, what its adapter can do (a platform not named: not known here)."""
     fetch_image: evidence_images.Fetch = evidence_images.http_fetch
 
 
@@ -884,7 +887,7 @@ def _case_page(
         p.lang, "platform_refused_top", action=_action_label(p.lang, refused[0]),
         words=platform_words(p.lang, refused[1]),
     )
-    offered = offered_actions(record.case)
+    offered = offered_actions(record.case, p.config.capabilities.get(record.platform))
     response = p.render(
         "case.html",
         status=status,
@@ -971,6 +974,10 @@ def case_decide(p: Page) -> Response:
         action = ReviewAction(typed["action"])
     except ValueError:
         return _case_page(p, key, status=400, error=text(p.lang, "action_needed"), form=typed)
+    can = p.config.capabilities.get(key[0])
+    if can is not None and ACTION_EFFECT[action].value not in can:
+        return _case_page(p, key, status=400, error=why_not(p.lang, "action_not_offered"),
+                          form=typed)
     amount: int | None = None
     if action in MONEY and typed["amount"]:
         try:
@@ -1361,6 +1368,7 @@ def create_console_app(
     approval_limits: Mapping[ConsoleRole, int] | None = None,
     image_hosts: Mapping[str, Iterable[str]] | None = None,
     fetch_image: evidence_images.Fetch = evidence_images.http_fetch,
+    capabilities: Mapping[str, Iterable[str]] | None = None,
 ) -> Starlette:
     """The console as an ASGI app over ``store`` (shared with the daemon; it is thread-safe).
 
@@ -1408,6 +1416,7 @@ def create_console_app(
         approval_limits=dict(approval_limits or {}),
         image_hosts={k: frozenset(v) for k, v in (image_hosts or {}).items()},
         fetch_image=fetch_image,
+        capabilities={k: frozenset(str(c) for c in v) for k, v in (capabilities or {}).items()},
     )
     app.add_middleware(SameOrigin)
     app.add_middleware(SecurityHeaders)

@@ -81,6 +81,8 @@ def console_server(
         trusted_proxies=desk.trusted_proxies,
         approval_limits=approval_limits(desk),
         image_hosts=image_hosts(adapters or {}),
+        capabilities={platform: adapter.capabilities
+                      for (platform, _), adapter in (adapters or {}).items()},
     )
     return ConsoleServer(app, host=host, port=port)
 

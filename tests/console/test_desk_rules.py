@@ -339,3 +339,22 @@ def test_a_guard_escalation_leaves_the_pending_approval_open(
                           action="human", trace=[])
     assert overtake_pending_approvals(store, KEY) == 0
     assert store.pending_approval(KEY) is not None
+
+
+def test_an_action_the_platform_lacks_is_neither_offered_nor_taken(
+    store: Store, clock: FakeClock
+) -> None:
+    queue_case(store, timedelta(hours=5))
+    add_user(store, "ann", "reviewer")
+    lacks_messages = {"taobao": {"agree_refund", "agree_return", "refuse_refund"}}
+    app = create_console_app(store, clock=clock, capabilities=lacks_messages)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        csrf = login(client, "ann")
+        html = client.get(CASE).text
+        assert 'value="reject"' in html
+        assert 'value="ask-buyer"' not in html
+        refused = client.post(f"{CASE}/decide", data={
+            "csrf": csrf, "seen_version": "v1", "action": "ask-buyer", "reason": "请补充照片"},
+            files={"evidence": ("a.png", PNG, "image/png")})
+    assert refused.status_code == 400
+    assert store.effects_of_case(KEY) == []
