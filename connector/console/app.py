@@ -48,6 +48,7 @@ from connector.console.i18n import (
     DEFAULT_LANG,
     Lang,
     beijing,
+    error_text,
     label,
     pick_lang,
     platform_words,
@@ -756,7 +757,8 @@ def _decide_one(
         )
         return BatchResult(key[2], link, "changed", message)
     except ConnectorError as exc:
-        return BatchResult(key[2], link, "refused", f"{text(p.lang, 'result_refused')}: {exc}")
+        return BatchResult(key[2], link, "refused",
+                           f"{text(p.lang, 'result_refused')}: {error_text(p.lang, str(exc))}")
     return BatchResult(key[2], link, "ok", text(p.lang, "result_ok", id=decision_id))
 
 
@@ -958,7 +960,7 @@ def case_claim(p: Page) -> Response:
                 details={"seen_version": record.version, **VIA},
             )
     except ConnectorError as exc:
-        return _case_page(p, key, status=409, error=str(exc))
+        return _case_page(p, key, status=409, error=error_text(p.lang, str(exc)))
     return RedirectResponse(_case_link(*key) + "?claimed=1", status_code=303)
 
 
@@ -1028,7 +1030,7 @@ def case_decide(p: Page) -> Response:
     except PlatformLimitError as exc:
         return _case_page(p, key, status=400, error=why_not(p.lang, exc.code), form=typed)
     except ConnectorError as exc:
-        return _case_page(p, key, status=400, error=str(exc), form=typed)
+        return _case_page(p, key, status=400, error=error_text(p.lang, str(exc)), form=typed)
     return RedirectResponse(f"{_case_link(*key)}?decided={decision_id}", status_code=303)
 
 
@@ -1056,7 +1058,7 @@ def case_approval(p: Page) -> Response:
         return _case_page(p, key, status=409,
                           error=text(p.lang, "not_decidable", why=why_not(p.lang, exc.code)))
     except ConnectorError as exc:
-        return _case_page(p, key, status=403, error=str(exc))
+        return _case_page(p, key, status=403, error=error_text(p.lang, str(exc)))
     return RedirectResponse(f"{_case_link(*key)}?approval=declined", status_code=303)
 
 
@@ -1071,7 +1073,7 @@ def case_sms_code(p: Page) -> Response:
     try:
         complete_task_with_code(p.store, task_id, p.field("code"), reviewer=p.reviewer())
     except ConnectorError as exc:
-        return _case_page(p, key, status=400, error=str(exc))
+        return _case_page(p, key, status=400, error=error_text(p.lang, str(exc)))
     return RedirectResponse(f"{_case_link(*key)}?code_sent=1", status_code=303)
 
 
@@ -1170,7 +1172,7 @@ def stats_page(p: Page) -> Response:
     try:
         period = _period(p)
     except ValueError as exc:
-        return p.error(400, str(exc))
+        return p.error(400, error_text(p.lang, str(exc)))
     counts = p.store.refund_reason_counts(period.since, period.until)
     return p.render(
         "stats.html",
@@ -1190,7 +1192,7 @@ def stats_csv(p: Page) -> Response:
     try:
         period = _period(p)
     except ValueError as exc:
-        return p.error(400, str(exc))
+        return p.error(400, error_text(p.lang, str(exc)))
     counts = p.store.refund_reason_counts(period.since, period.until)
     p.audit("report_exported", report="refund_reasons", first_day=period.first.isoformat(),
             last_day=period.last.isoformat(), rows=len(counts))
@@ -1231,7 +1233,7 @@ def users_add(p: Page) -> Response:
             actor=p.actor, via="console",
         )
     except (AccountError, ConnectorError) as exc:
-        return _admin_page(p, status=400, error=str(exc))
+        return _admin_page(p, status=400, error=error_text(p.lang, str(exc)))
     return RedirectResponse(f"/admin/users?added={quote(name)}", status_code=303)
 
 
@@ -1253,7 +1255,7 @@ def user_change(p: Page) -> Response:
         else:
             return _admin_page(p, status=400, error=f"change {change!r}?")
     except (AccountError, ConnectorError) as exc:
-        return _admin_page(p, status=400, error=str(exc))
+        return _admin_page(p, status=400, error=error_text(p.lang, str(exc)))
     return RedirectResponse(f"/admin/users?changed={quote(name)}", status_code=303)
 
 

@@ -5,6 +5,7 @@ Chinese is the default (the people at the desk read Chinese). Times are Beijing 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
@@ -540,3 +541,42 @@ def platform_words(lang: Lang, error: str | None) -> str:
         if fragment in raw:
             return f"{zh}（{raw}）" if lang == "zh" else f"{en} ({raw})"
     return f"平台返回：{raw}" if lang == "zh" else raw
+
+
+_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), zh)
+    for pattern, zh in (
+        (r"case (\S+) is being worked by (\S+) \(claim until ([^)]+)\)",
+         "此单正由 {2} 处理（认领至 {3}）"),
+        (r"case (\S+) is claimed by (\S+)", "此单已被 {2} 认领"),
+        (r"a person's decision needs a reason", "人工处理须填写理由"),
+        (r"evidence image is (\d+) bytes; the platform takes (\d+) max",
+         "凭证图片 {1} 字节，平台最多接受 {2} 字节"),
+        (r"evidence must be a PNG, JPEG or GIF image", "凭证须为 PNG、JPEG 或 GIF 图片"),
+        (r"the second approval must come from another person", "第二人复核须由其他人批准"),
+        (r"(\S+) yuan is above your own approval limit \((\S+) yuan\)",
+         "¥{1} 超过你本人的审批额度（¥{2}）"),
+        (r"a password needs at least (\d+) characters", "密码至少需要 {1} 个字符"),
+        (r"account '?([^' ]+)'? already exists", "账号 {1} 已存在"),
+        (r"'?([^' ]+)'? is the last enabled admin",
+         "{1} 是最后一个启用的管理员，请先添加其他管理员"),
+        (r"account name .* must be", "账号名须为 1–64 个字母、数字或 . _ @ -（以字母或数字开头）"),
+        (r"role .* is not one of", "角色须为 审核员、运维 或 管理员"),
+        (r"no account '?([^' ]+)'?", "没有账号 {1}"),
+        (r"the verification code is digits only", "验证码只能是数字"),
+        (r"case (\S+) is gone from the store", "此单已不在本地存储中"),
+        (r"invalid period|from .* after .*", "统计区间无效"),
+    )
+)
+
+
+def error_text(lang: Lang, message: str) -> str:
+    """A back-end error in the page's language: Chinese where the message is known, the
+    message itself otherwise (it names what is wrong)."""
+    if lang != "zh":
+        return message
+    for pattern, zh in _ERRORS_ZH:
+        found = pattern.search(message)
+        if found:
+            return zh.format("", *found.groups())
+    return message

@@ -209,7 +209,7 @@ def test_the_last_admin_cannot_be_disabled(admin: tuple[TestClient, str]) -> Non
     client, csrf = admin
     refused = _change(client, csrf, "root", change="disable")
     assert refused.status_code == 400
-    assert "last enabled admin" in refused.text
+    assert "root 是最后一个启用的管理员" in refused.text
 
 
 def test_a_reviewer_cannot_change_accounts(client: TestClient, store: Store) -> None:

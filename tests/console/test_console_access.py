@@ -124,7 +124,7 @@ def test_a_short_password_is_refused_with_the_reason(client: TestClient, store: 
         "/admin/users", data={"csrf": csrf, "account": "bob", "role": "ops", "password": "short"}
     )
     assert response.status_code == 400
-    assert "at least 8 characters" in response.text
+    assert "密码至少需要 8 个字符" in response.text
 
 
 def test_a_session_expires(client: TestClient, store: Store, clock: FakeClock) -> None:

@@ -177,7 +177,7 @@ def test_claiming_a_case_is_audited_and_blocks_another_reviewer(
             data={"csrf": bob_csrf, "action": "reject", "reason": "x", "seen_version": "v1"},
         )
     assert refused.status_code == 400
-    assert "claimed by ann" in refused.text
+    assert "此单已被 ann 认领" in refused.text
 
 
 class _Platform:

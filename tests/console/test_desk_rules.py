@@ -358,3 +358,19 @@ def test_an_action_the_platform_lacks_is_neither_offered_nor_taken(
             files={"evidence": ("a.png", PNG, "image/png")})
     assert refused.status_code == 400
     assert store.effects_of_case(KEY) == []
+
+
+def test_back_end_refusals_read_in_chinese_on_chinese_pages(
+    client: TestClient, store: Store, clock: FakeClock
+) -> None:
+    queue_case(store, timedelta(hours=5))
+    add_user(store, "ann", "reviewer")
+    add_user(store, "bob", "reviewer")
+    store.claim_case(KEY, "bob", until=START + timedelta(hours=1), seen_version="v1")
+    csrf = login(client, "ann")
+    taken = _decide(client, csrf, action="reject", reason="物流显示已签收")
+    assert "此单已被 bob 认领" in taken.text
+    assert "claimed by" not in taken.text
+    english = client.post(f"{CASE}/decide?lang=en", data={
+        "csrf": csrf, "seen_version": "v1", "action": "reject", "reason": "signed for"})
+    assert "claimed by bob" in english.text
