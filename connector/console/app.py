@@ -1111,6 +1111,41 @@ def case_reveal(p: Page) -> Response:
     return _case_page(p, key, revealed=details)
 
 
+AUDIT_LIMIT = 5000
+TABLE_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Paged:
+    """One page of a long table, with the links to its neighbours."""
+
+    rows: list[Any]
+    page_no: int
+    pages: int
+    total: int
+    prev_link: str
+    next_link: str
+
+
+def paged(request: Request, rows: list[Any], size: int = TABLE_PAGE) -> Paged:
+    pages = max((len(rows) + size - 1) // size, 1)
+    try:
+        number = min(max(int(request.query_params.get("page", "1")), 1), pages)
+    except ValueError:
+        number = 1
+
+    def link(n: int) -> str:
+        query = dict(request.query_params)
+        query["page"] = str(n)
+        return f"{request.url.path}?{urlencode(query)}"
+
+    return Paged(
+        rows=rows[(number - 1) * size : number * size], page_no=number, pages=pages,
+        total=len(rows), prev_link=link(number - 1) if number > 1 else "",
+        next_link=link(number + 1) if number < pages else "",
+    )
+
+
 # audit search -----------------------------------------------------------------------------------
 def parse_beijing(value: str, *, end: bool = False) -> datetime:
     """``YYYY-MM-DD`` (a whole day; as an end, the day's end) or ``YYYY-MM-DDTHH:MM``."""
@@ -1144,7 +1179,7 @@ def audit_page(p: Page) -> Response:
             rule_id=fields["rule"] or None,
             since=since,
             until=until,
-            limit=500,
+            limit=AUDIT_LIMIT,
         )
     rows = [
         (
@@ -1157,7 +1192,9 @@ def audit_page(p: Page) -> Response:
         )
         for e in entries
     ]
-    return p.render("audit.html", f=fields, rows=rows, error=error, searched=searched)
+    page_of = paged(p.request, rows)
+    return p.render("audit.html", f=fields, rows=page_of.rows, pg=page_of, error=error,
+                    searched=searched)
 
 
 # statistics -------------------------------------------------------------------------------------
@@ -1177,7 +1214,8 @@ def stats_page(p: Page) -> Response:
     return p.render(
         "stats.html",
         period=period,
-        counts=counts,
+        counts=(pg := paged(p.request, list(counts), 50)).rows,
+        pg=pg,
         total=sum(c.cases for c in counts),
         by_reason=reason_chart(counts, p.lang),
         by_sku=sku_chart(counts, p.lang),

@@ -255,8 +255,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "f_to": ("结束（北京时间）", "To (Beijing time)"),
     "search": ("查询", "Search"),
     "audit_results": (
-        "{n} 条记录（最新在前，最多 500 条）",
-        "{n} entries (newest first, at most 500)",
+        "{n} 条记录（最新在前，最多 5000 条，每页 100 条）",
+        "{n} entries (newest first, at most 5000, 100 a page)",
     ),
     "col_seq": ("序号", "Seq"),
     "col_time": ("时间", "Time"),

@@ -131,3 +131,16 @@ def test_notes_are_kept_masked_and_audited_without_their_text(
     note = [e for e in store.audit_entries() if e.event == "case_note_added"]
     assert note[0].actor == "human:ann"
     assert "说明天寄回" not in str(note[0].details)
+
+
+def test_the_audit_table_is_paged(client: TestClient, store: Store) -> None:
+    for n in range(120):
+        queue_case(store, timedelta(hours=3), case_id=f"A{n:03d}", order_id=f"OA{n}")
+    add_user(store, "olga", "ops")
+    login(client, "olga")
+    first = client.get("/audit?event=case_state").text
+    assert first.count('<tr><td>') == 100
+    assert 'id="audit-pager"' in first
+    second = client.get("/audit?event=case_state&page=2").text
+    assert second.count('<tr><td>') == 20
+    assert "上一页" in second
