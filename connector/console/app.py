@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -126,6 +127,10 @@ class ConsoleConfig:
     templates: MessageTemplates | None = None
     secure_cookies: bool = False
     login_tokens: login_guard.LoginTokens = field(default_factory=login_guard.LoginTokens)
+    login_throttle: login_guard.LoginThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "login_throttle", login_guard.LoginThrottle(self.store))
     approval_limits: Mapping[ConsoleRole, int] = field(default_factory=dict)
     """Fen a role may approve alone (a role not named: no limit)."""
     image_hosts: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -357,11 +362,11 @@ async def login_submit(request: Request) -> Response:
     password = str(form.get("password") or "")
     target = _safe_next(str(form.get("next") or ""))
     address = client_ip(request)
-    wait = await run_in_threadpool(login_guard.wait_seconds, config.store, now, name, address)
+    throttle = config.login_throttle
+    wait = await run_in_threadpool(throttle.wait_seconds, now, name, address)
     if wait > 0:
-        await run_in_threadpool(login_guard.record_failure, config.store, name, address,
-                                why="throttled", wait_s=wait)
-        log.warning("console login throttled", extra={"retry_after_s": round(wait, 1)})
+        await run_in_threadpool(partial(throttle.failed, now, name, address, why="throttled",
+                                        wait_s=wait))
         response = _render(
             request, lang, "login.html", now=now, csrf=config.login_tokens.issue(now),
             next=target, failed=False, status=429,
@@ -372,8 +377,8 @@ async def login_submit(request: Request) -> Response:
     user = await login_guard.in_hash_pool(authenticate, config.store, name, password)
     if user is None:
         log.info("console login failed")
-        await run_in_threadpool(login_guard.record_failure, config.store, name, address,
-                                why="wrong_account_or_password")
+        await run_in_threadpool(partial(throttle.failed, now, name, address,
+                                        why="wrong_account_or_password"))
         return _render(
             request, lang, "login.html", now=now, csrf=str(given),
             next=target, failed=True, status=401,
@@ -441,9 +446,11 @@ def urgency(seconds_left: float | None, guard_lead_s: int) -> str:
     return "amber" if seconds_left <= 2 * guard_lead_s else ""
 
 
-def last_refusal(store: Store, record: CaseRecord) -> tuple[str, str] | None:
+def last_refusal(
+    store: Store, record: CaseRecord, decision: DecisionRecord | None = None
+) -> tuple[str, str] | None:
     """(action, the platform's words) when the platform refused this case's latest decision."""
-    decision = store.latest_decision(record.key)
+    decision = decision or store.latest_decision(record.key)
     if decision is None:
         return None
     for effect in reversed(store.effects_of_case(record.key)):
@@ -458,12 +465,12 @@ def _action_label(lang: Lang, action: str) -> str:
 
 def _why(store: Store, item: QueueItem, lang: Lang) -> str:
     """Why the case waits for a person, in the page's language, with one rule numbering."""
-    refused = last_refusal(store, item.record)
+    decision = store.latest_decision(item.key)
+    refused = None if decision is None else last_refusal(store, item.record, decision)
     if refused is not None:
         return text(lang, "platform_refused_top", action=_action_label(lang, refused[0]),
                     words=platform_words(lang, refused[1]))[:240]
     zh = lang == "zh"
-    decision = store.latest_decision(item.key)
     if decision is None:
         return "尚未决定" if zh else "not decided yet"
     for step in decision.trace:
@@ -535,12 +542,12 @@ def _unclaimed(record: CaseRecord, now: datetime) -> bool:
     return record.assigned_to is None and not live_claim
 
 
-def _queue_rows(p: Page, f: QueueFilters) -> list[QueueRow]:
+def _queue_rows(p: Page, f: QueueFilters, items: list[QueueItem]) -> list[QueueRow]:
     low, high = f.bounds()
     now = p.now()
     term = f.q.lower()
     rows = []
-    for item in review_queue(p.store, now):
+    for item in items:
         r = item.record
         if (f.shop and r.shop_id != f.shop) or (f.platform and r.platform != f.platform):
             continue
@@ -574,8 +581,9 @@ def _queue_rows(p: Page, f: QueueFilters) -> list[QueueRow]:
 @page()
 def queue_page(p: Page) -> Response:
     f = QueueFilters.of(p.request)
+    everything = review_queue(p.store, p.now())
     try:
-        rows = _queue_rows(p, f)
+        rows = _queue_rows(p, f, everything)
         error = ""
     except AmountError:
         rows, error = [], text(p.lang, "bad_amount", value=f"{f.min_yuan} / {f.max_yuan}")
@@ -587,7 +595,6 @@ def queue_page(p: Page) -> Response:
     elsewhere: list[CaseRecord] = []
     if f.q and not rows:
         elsewhere = [r for r in p.store.find_cases(f.q) if r.state.value != "queued_for_human"]
-    everything = review_queue(p.store, p.now())
     return p.render(
         "queue.html",
         rows=rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE],

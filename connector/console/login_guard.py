@@ -4,8 +4,9 @@
   address, never the password).
 - From the 6th failure within 15 minutes for one account *or* one address, sign-in answers 429
   until a wait that doubles with each further failure (1 s, 2 s, 4 s ... at most 15 minutes) has
-  passed since the last failure; the refused try is audited and counts too. Counting from the
-  audit log keeps the rule across restarts and processes.
+  passed since the last failure; a try while waiting counts too and is audited once per wait.
+  The counts live in memory (a refused try costs no database work), loaded from the audit log
+  on first use so a restart does not reset them.
 - Password hashing (scrypt, ~16 MiB and tens of ms) runs in its own small pool, never on the
   event loop nor in the page handlers' threads, so a login flood cannot starve the queue.
 - The login form's CSRF token is issued and signed by the server (a client cannot choose it).
@@ -20,6 +21,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -44,33 +47,75 @@ async def in_hash_pool(func: Callable[..., T], *args: object) -> T:
     return await asyncio.get_running_loop().run_in_executor(_hash_pool, func, *args)
 
 
-def wait_seconds(store: Store, now: datetime, account: str, client_ip: str) -> float:
-    """Seconds this account/address must still wait before a password is checked (0: go)."""
-    entries = store.search_audit(event=LOGIN_FAILED_EVENT, since=now - FAILURE_WINDOW,
-                                 limit=5000)
-    mine = [
-        e for e in entries
-        if e.details.get("account") == account or e.details.get("client_ip") == client_ip
-    ]
-    by_account = sum(1 for e in mine if e.details.get("account") == account)
-    by_address = sum(1 for e in mine if e.details.get("client_ip") == client_ip)
-    failures = max(by_account, by_address)
-    if failures < FREE_FAILURES or not mine:
-        return 0.0
-    wait = min(2.0 ** (failures - FREE_FAILURES), MAX_WAIT_S)
-    last = max(e.at_datetime for e in mine)
-    return max((last + timedelta(seconds=wait) - now).total_seconds(), 0.0)
+class LoginThrottle:
+    """Failure times per account and per address over the last 15 minutes, in memory (a
+    refused try costs a dictionary lookup, not a database query or an fsync), filled from the
+    audit log when first used so a restart does not reset the count."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
+        self._audited_until: dict[str, datetime] = {}
+        self._loaded = False
+
+    def _load(self, now: datetime) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for entry in self._store.search_audit(event=LOGIN_FAILED_EVENT,
+                                              since=now - FAILURE_WINDOW, limit=5000):
+            for key in _keys(str(entry.details.get("account", "")),
+                             str(entry.details.get("client_ip", ""))):
+                self._failures[key].appendleft(entry.at_datetime)
+
+    def wait_seconds(self, now: datetime, account: str, client_ip: str) -> float:
+        """Seconds this account/address must still wait before a password is checked."""
+        with self._lock:
+            self._load(now)
+            worst = 0.0
+            for key in _keys(account, client_ip):
+                times = self._failures[key]
+                while times and times[0] <= now - FAILURE_WINDOW:
+                    times.popleft()
+                if len(times) < FREE_FAILURES:
+                    continue
+                wait = min(2.0 ** (len(times) - FREE_FAILURES), MAX_WAIT_S)
+                worst = max(worst, (times[-1] + timedelta(seconds=wait) - now).total_seconds())
+            return max(worst, 0.0)
+
+    def failed(
+        self, now: datetime, account: str, client_ip: str, *, why: str, wait_s: float = 0.0
+    ) -> None:
+        """Count a failure (a wrong password, or a try while waiting: the wait grows) and
+        audit it; tries refused while waiting are audited once per wait, not each."""
+        keys = _keys(account, client_ip)
+        with self._lock:
+            for key in keys:
+                self._failures[key].append(now)
+            if why == "throttled":
+                quiet = all(self._audited_until.get(k, now) > now for k in keys)
+                for key in keys:
+                    self._audited_until[key] = now + timedelta(seconds=wait_s)
+                if quiet:
+                    return
+        record_failure(self._store, account, client_ip, why=why, wait_s=wait_s)
 
 
 def record_failure(
     store: Store, account: str, client_ip: str, *, why: str, wait_s: float = 0.0
 ) -> None:
+    """Audit a failed sign-in: the account typed and the address, never the password."""
     details: dict[str, object] = {"account": account[:64], "client_ip": client_ip, "why": why,
                                   "via": "console"}
     if wait_s:
         details["retry_after_s"] = round(wait_s, 1)
     with store.unit_of_work():
         store.append_audit(LOGIN_FAILED_EVENT, actor="system", details=details)
+
+
+def _keys(account: str, client_ip: str) -> tuple[str, str]:
+    return (f"account:{account}", f"address:{client_ip}")
 
 
 class LoginTokens:

@@ -249,3 +249,23 @@ def test_the_cli_manages_accounts_and_sessions(tmp_path: Path) -> None:
             assert event in events
     finally:
         store.close()
+
+
+def test_a_restarted_console_remembers_recent_failures(store: Store, clock: FakeClock) -> None:
+    add_user(store, "ann", "reviewer")
+    with TestClient(create_console_app(store, clock=clock), base_url="http://127.0.0.1") as c:
+        for _ in range(5):
+            assert _try(c, "ann", "wrong-password").status_code == 401
+    with TestClient(create_console_app(store, clock=clock), base_url="http://127.0.0.1") as c:
+        assert _try(c, "ann", PASSWORD).status_code == 429
+
+
+def test_tries_while_waiting_are_audited_once_per_wait(client: TestClient, store: Store) -> None:
+    add_user(store, "ann", "reviewer")
+    for _ in range(5):
+        _try(client, "ann", "wrong-password")
+    for _ in range(20):
+        assert _try(client, "ann", "wrong-password").status_code == 429
+    throttled = [e for e in _events(store, login_guard.LOGIN_FAILED_EVENT)
+                 if e["why"] == "throttled"]
+    assert len(throttled) == 1
