@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from connector.store import open_store
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "console"))
 from console_helpers import queue_case
 
-PASSWORD = "bench-password-1"
+PASSWORD = secrets.token_urlsafe(12)
 
 
 def _login(client: httpx.Client, name: str, password: str) -> int:
