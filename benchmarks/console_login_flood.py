@@ -29,7 +29,7 @@ from connector.console.accounts import add_account
 from connector.store import open_store
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "console"))
-from console_helpers import queue_case
+from console_helpers import queue_case  # type: ignore[import-not-found]
 
 PASSWORD = secrets.token_urlsafe(12)
 
