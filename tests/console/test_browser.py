@@ -165,6 +165,7 @@ def test_requests_without_a_session_or_csrf_token_are_refused(
     _login(page, console, "ann")
     page.goto(f"{console}/cases/taobao/taobao-shop/{case_id}")
     page.eval_on_selector("#decide input[name=csrf]", "el => el.remove()")
+    page.select_option("#action", "reject")
     page.fill("#reason", "forged")
     with page.expect_navigation():
         page.click("#decide-submit")
