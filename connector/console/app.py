@@ -300,7 +300,10 @@ def page(roles: Iterable[ConsoleRole] = auth.ALL_ROLES) -> Callable[[Handler], A
                 return _error(request, config, 403, "session_needed")
             session, user = found
             if user.role not in allowed:
-                return _error(request, config, 403, "forbidden")
+                lang = _lang_of(request)
+                return _render(request, lang, "error.html", status=403, user=user,
+                               csrf=session.csrf_token, now=config.clock.now(),
+                               message=text(lang, "forbidden"))
             current = Page(request, config, session, user, _lang_of(request))
             if request.method == "POST":
                 current.form, current.files = await _read_form(request)

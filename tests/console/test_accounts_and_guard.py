@@ -269,3 +269,37 @@ def test_tries_while_waiting_are_audited_once_per_wait(client: TestClient, store
     throttled = [e for e in _events(store, login_guard.LOGIN_FAILED_EVENT)
                  if e["why"] == "throttled"]
     assert len(throttled) == 1
+
+
+def test_a_forbidden_page_keeps_the_console_layout(client: TestClient, store: Store) -> None:
+    add_user(store, "ann", "reviewer")
+    login(client, "ann")
+    page = client.get("/admin/users")
+    assert page.status_code == 403
+    assert "<nav>" in page.text
+    assert 'id="whoami"' in page.text
+
+
+def test_the_address_behind_a_trusted_proxy_is_the_forwarded_one(
+    store: Store, clock: FakeClock
+) -> None:
+    add_user(store, "ann", "reviewer")
+    app = create_console_app(store, clock=clock, trusted_proxies=["*"])
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        form = c.get("/login")
+        c.post("/login", data={"account": "ann", "password": "wrong-password",
+                               "csrf": csrf_of(form.text)},
+               headers={"x-forwarded-for": "203.0.113.9"})
+    failed = _events(store, login_guard.LOGIN_FAILED_EVENT)
+    assert failed[0]["client_ip"] == "203.0.113.9"
+
+
+def test_forwarded_headers_from_an_untrusted_peer_are_ignored(
+    client: TestClient, store: Store
+) -> None:
+    add_user(store, "ann", "reviewer")
+    form = client.get("/login")
+    client.post("/login", data={"account": "ann", "password": "wrong-password",
+                                "csrf": csrf_of(form.text)},
+                headers={"x-forwarded-for": "203.0.113.9"})
+    assert _events(store, login_guard.LOGIN_FAILED_EVENT)[0]["client_ip"] == "testclient"
