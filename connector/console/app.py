@@ -47,6 +47,7 @@ from connector.console.accounts import (
 )
 from connector.console.i18n import (
     DEFAULT_LANG,
+    LABELS,
     Lang,
     beijing,
     error_text,
@@ -830,9 +831,32 @@ def _person_value(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def _details_text(details: Mapping[str, Any]) -> str:
-    shown = [f"{k}: {_person_value(v)}" for k, v in sorted(details.items())
-             if k not in {"trace", "params"}]
+MONEY_KEYS = frozenset({"paid_amount", "refund_amount", "amount_fen", "amount", "refunded"})
+
+
+def _details_text(details: Mapping[str, Any], lang: Lang = "en") -> str:
+    """Audit details as a person reads them: keys and known values in the page's language,
+    times in Beijing time."""
+
+    def value(key: str, raw: Any) -> str:
+        if key in ("state", "previous_state") and isinstance(raw, str):
+            return label(lang, "state", raw)
+        if key == "status" and isinstance(raw, str):
+            return label(lang, "status", raw)
+        if key == "type" and isinstance(raw, str):
+            return label(lang, "type", raw)
+        if key in MONEY_KEYS and isinstance(raw, int) and not isinstance(raw, bool):
+            return yuan(raw)
+        if key == "reason" and isinstance(raw, str) and raw in LABELS["reason"]:
+            return label(lang, "reason", raw)
+        if key in ("action", "kind") and isinstance(raw, str):
+            group = "effect" if key == "kind" else "decision_action"
+            return label(lang, group, raw.replace("-", "_"))
+        return _person_value(raw)
+
+    shown = [f"{label(lang, 'detail_key', k)}：{value(k, v)}" if lang == "zh"
+             else f"{k}: {value(k, v)}"
+             for k, v in sorted(details.items()) if k not in {"trace", "params"}]
     body = " · ".join(shown)
     return body if len(body) <= 400 else body[:400] + "…"
 
@@ -915,7 +939,8 @@ def _case_page(
         decision=decision,
         trace=_trace_lines(decision.trace, p.lang) if decision else [],
         decision_text=decision_title(decision, p.lang) if decision else "",
-        audit=[(e, beijing(e.at_datetime, seconds=True), _details_text(e.details)) for e in audit],
+        audit=[(e, beijing(e.at_datetime, seconds=True), _details_text(e.details, p.lang))
+               for e in audit],
         actions=offered,
         needs_image=[a.value for a in offered if image_required(record.case, a)],
         suggested=yuan_plain(suggested_amount(p.store, record.case)),
@@ -1195,7 +1220,7 @@ def audit_page(p: Page) -> Response:
         (
             e,
             beijing(e.at_datetime, seconds=True),
-            _details_text(e.details),
+            _details_text(e.details, p.lang),
             _case_link(e.platform, e.shop_id, e.case_id)
             if e.platform and e.shop_id and e.case_id
             else "",

@@ -16,11 +16,11 @@ from connector.models import Reason
 from connector.store import ReasonCount
 
 PALETTE = (
-    # Okabe-Ito, then Paul Tol's "muted" without its two near-twins of Okabe-Ito colours: every
-    # pair stays apart for the common colour-vision deficiencies, and the legend names each
-    # colour anyway (guarded by tests/console/test_desk_pages.py).
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
-    "#000000", "#332288", "#44AA99", "#117733", "#999933", "#AA4499", "#882255",
+    # Okabe-Ito and Paul Tol's colours, picked so every pair stays apart in plain sight and
+    # as deuteranopes and protanopes see them (simulated); the legend names each colour anyway
+    # (guarded by tests/console/test_desk_pages.py).
+    "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#000000", "#EE99AA",
+    "#AA3377", "#332288", "#F0E442", "#999933", "#DDDDDD", "#555555", "#44AA99",
 )
 REASON_COLOURS = {reason.value: PALETTE[i % len(PALETTE)] for i, reason in enumerate(Reason)}
 

@@ -75,7 +75,7 @@ def test_case_page_shows_facts_evidence_logistics_trace_and_history(
     assert "4-delivered" not in trace
     assert "状态变化" in zh  # audit events named in Chinese
     assert "T02:00:00" not in zh  # no UTC ISO times beside Beijing ones
-    assert "queued_for_human" in zh  # the audit history
+    assert "状态：等待人工" in zh  # the audit history, in Chinese
     assert 'name="seen_version" value="v1"' in zh
     en = client.get("/cases/taobao/s1/R1?lang=en").text
     assert "matched rule #4: signed but buyer says not received" in en
