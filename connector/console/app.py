@@ -471,6 +471,8 @@ def _why(store: Store, item: QueueItem, lang: Lang) -> str:
     """Why the case waits for a person, in the page's language, with one rule numbering."""
     decision = store.latest_decision(item.key)
     refused = None if decision is None else last_refusal(store, item.record, decision)
+    if refused is not None and "sms" in refused[1].lower():
+        return text(lang, "sms_waiting", words=platform_words(lang, refused[1]))[:240]
     if refused is not None:
         return text(lang, "platform_refused_top", action=_action_label(lang, refused[0]),
                     words=platform_words(lang, refused[1]))[:240]

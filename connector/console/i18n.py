@@ -194,6 +194,7 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
         "共 {n} 单符合条件，按剩余时间排序", "{n} case(s) match, least time left first"
     ),
     "sms_title": ("平台要求短信验证码", "The platform asks for an SMS code"),
+    "sms_waiting": ("等待输入短信验证码：{words}", "Waiting for the SMS code: {words}"),
     "sms_body": (
         "退款金额较大，平台已向卖家绑定手机发送验证码。输入后按原决定重新提交。",
         "A large refund: the platform sent a code to the seller's phone. Enter it and the "
@@ -568,6 +569,8 @@ PLATFORM_WORDS: tuple[tuple[str, str, str], ...] = (
     ("proof_image", "天猫拒绝退款须附凭证图片", "Tmall refusals need a proof image"),
     ("requires params.image", "淘宝留言须附图片", "Taobao messages need an image"),
     ("version", "平台上的售后单已变化（版本不一致）", "the case changed on the platform (version)"),
+    ("sms-verify-code", "金额较大，平台要求输入卖家手机收到的短信验证码",
+     "a large refund: the platform asks for the SMS code sent to the seller's phone"),
     ("refuse-forbidden", "平台不允许拒绝此退款申请", "the platform does not allow a refusal"),
     ("cannot-refuse", "平台不允许拒绝此退款申请", "the platform does not allow a refusal"),
     ("isv.refund-status-error", "售后单状态已变化，平台不接受此操作",

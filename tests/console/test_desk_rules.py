@@ -374,3 +374,25 @@ def test_back_end_refusals_read_in_chinese_on_chinese_pages(
     english = client.post(f"{CASE}/decide?lang=en", data={
         "csrf": csrf, "seen_version": "v1", "action": "reject", "reason": "signed for"})
     assert "claimed by bob" in english.text
+
+
+def test_a_refund_waiting_for_the_sms_code_says_so_instead_of_refused(
+    client: TestClient, store: Store
+) -> None:
+    _big_case(store)
+    add_user(store, "olga", "ops")
+    csrf = login(client, "olga")
+    assert _decide(client, csrf, action="approve-refund", amount="1500", reason="同意",
+                   confirm="1").status_code == 303
+    effect = next(e for e in store.effects_of_case(KEY) if e.kind is EffectKind.agree_refund)
+    store.claim_effect(effect.id)
+    store.mark_effect_failed(effect.id, error="Remote service error (sub_code "
+                             "isv.need-sms-verify-code)", platform_code="isv.need-sms-verify-code")
+    store.open_task(KEY, "sms_code", deadline_at=None, details={"effect_id": effect.id})
+    store.set_case_state(KEY, CaseState.queued_for_human, reason="sms")
+    queue = client.get("/queue").text
+    assert "等待输入短信验证码" in queue
+    assert "平台拒绝了上次的处理" not in queue
+    page = client.get(CASE).text
+    assert 'id="sms-code"' in page
+    assert 'id="top-line"' not in page
