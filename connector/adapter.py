@@ -114,6 +114,9 @@ class PlatformAdapter(abc.ABC):
     costly_facts: ClassVar[frozenset[Fact]] = frozenset()
     """Facts that cost this platform extra calls; ``get_case`` fetches them only when asked
     (the others come with the case record). Checked by the conformance kit."""
+    image_hosts: ClassVar[frozenset[str]] = frozenset()
+    """Hosts the platform serves buyers' evidence images from (a leading dot: any subdomain);
+    the console fetches evidence server-side from these hosts only."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -16,11 +16,17 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from connector.clock import Clock
-from connector.console.app import create_console_app
-from connector.console.serving import create_demo_accounts, wait_for_interrupt
+from connector.console.serving import create_demo_accounts, desk_app, wait_for_interrupt
 from connector.observability import ops_routes
 from connector.serving import LoopbackServer
 from connector.store import Store
+
+
+def _adapters(daemon: Any | None) -> dict[tuple[str, str], Any] | None:
+    """The demo daemon's adapters per shop, so reviewers can reveal buyer contact."""
+    if daemon is None:
+        return None
+    return {key: shop.adapter for key, shop in daemon.shops.items()}
 
 
 def demo_app(store: Store, clock: Clock, daemon: Any | None) -> Starlette:
@@ -28,7 +34,7 @@ def demo_app(store: Store, clock: Clock, daemon: Any | None) -> Starlette:
     return Starlette(
         routes=[
             *ops_routes(lambda: store, daemon, clock=clock),
-            Mount("/", app=create_console_app(store, clock=clock)),
+            Mount("/", app=desk_app(store, clock, adapters=_adapters(daemon))),
         ]
     )
 

@@ -323,7 +323,8 @@ class StageTimer:
                 setattr(daemon, name, self.wrap(stage, getattr(daemon, name)))
         for shop in daemon.shops.values():
             for name, stage in self.ADAPTER_STAGES:
-                setattr(shop.adapter, name, self.wrap(stage, getattr(shop.adapter, name)))
+                if callable(getattr(shop.adapter, name, None)):
+                    setattr(shop.adapter, name, self.wrap(stage, getattr(shop.adapter, name)))
         store = daemon.store
         for name in dir(Store):
             if name.startswith("_") or name in self.STORE_SKIPPED:

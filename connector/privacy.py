@@ -49,8 +49,53 @@ _MOBILE_NUMBER = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}
 
 
 def mask_phone_numbers(text: str) -> str:
-    """Backstop for free text (a buyer's reason): mainland mobile numbers become ``[redacted]``."""
+    """Backstop for any text: mainland mobile numbers become ``[redacted]``."""
     return _MOBILE_NUMBER.sub(REDACTED, text)
+
+
+_CJK = "\u4e00-\u9fff"
+_LANDLINE = re.compile(r"(?<![0-9])(?:\(0\d{2,3}\)|0\d{2,3})[- ]?\d{7,8}(?:-\d{1,5})?(?![0-9])")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])|(?<![0-9])\d{15}(?![0-9])")
+_LABELLED_NAME = re.compile(
+    rf"(收件人|收货人|联系人|姓名|户名)(\s*[:：]?\s*)[{_CJK}·]{{1,5}}"
+)
+_WECHAT = re.compile(
+    r"(微信号?|威信|薇信|[Vv][Xx]|[Ww][Xx]|[Ww]e[Cc]hat|[Vv]信)(\s*(?:号)?\s*[:：]?\s*)"
+    r"[A-Za-z0-9][-_A-Za-z0-9]{4,19}"
+)
+_LABELLED_ADDRESS = re.compile(r"(地址|住址|收货地址|寄到)(\s*[:：]?\s*)[^，。,;；!！?？\n]+")
+_ADDRESS = re.compile(
+    rf"[{_CJK}]{{0,8}}(?:省|自治区|市|区|县|旗)[{_CJK}0-9]{{0,16}}?"
+    rf"(?:路|街|道|巷|弄|村|镇|乡|小区|大厦|花园)[{_CJK}0-9A-Za-z\-]{{0,16}}?"
+    rf"(?:[0-9]+\s*(?:号楼?|室|栋|幢|单元|楼|层)|号|室)"
+    rf"(?:[0-9A-Za-z\-]*(?:号|室|栋|幢|单元|楼|层))*"
+)
+FREE_TEXT_WORDS = frozenset(
+    {"reason", "desc", "description", "content", "message", "memo", "remark", "text",
+     "comment", "note", "body", "says"}
+)
+"""Keys whose values are typed by people: masked with ``mask_free_text`` before storing."""
+
+
+def mask_free_text(text: str) -> str:
+    """Personal data a buyer may type into free text, replaced by ``[redacted]`` before it is
+    stored or shown: mobile and landline numbers, 15/18-digit ID numbers, WeChat ids, a name
+    after 收件人/姓名/联系人, an address (labelled, or shaped like 省/市/区 … 路/街 … 号).
+
+    The label is kept so a reviewer still reads what was there. Idempotent; text without such
+    data is returned unchanged. Guarded by tests/console/test_privacy_properties.py (properties).
+    """
+    masked = _ID_NUMBER.sub(REDACTED, text)
+    masked = _MOBILE_NUMBER.sub(REDACTED, masked)
+    masked = _LANDLINE.sub(REDACTED, masked)
+    masked = _WECHAT.sub(lambda m: m.group(1) + m.group(2) + REDACTED, masked)
+    masked = _LABELLED_ADDRESS.sub(_keep_label, masked)
+    masked = _ADDRESS.sub(REDACTED, masked)
+    return _LABELLED_NAME.sub(_keep_label, masked)
+
+
+def _keep_label(match: re.Match[str]) -> str:
+    return match.group(1) + match.group(2) + REDACTED
 
 
 def key_words(key: str) -> list[str]:
@@ -81,6 +126,10 @@ def is_private_key(key: str) -> bool:
     return False
 
 
+def _is_free_text_key(key: str) -> bool:
+    return any(w in FREE_TEXT_WORDS for w in key_words(key))
+
+
 def private_paths(value: Any, path: str = "") -> list[str]:
     """Dotted paths of every private key inside nested dicts and lists."""
     found: list[str] = []
@@ -102,7 +151,13 @@ def scrub(value: Any) -> Any:
     non-finite numbers (NaN, Infinity) are kept as text so the payload can always be stored."""
     if isinstance(value, dict):
         return {
-            key: (REDACTED if is_private_key(str(key)) else scrub(inner))
+            key: (
+                REDACTED
+                if is_private_key(str(key))
+                else mask_free_text(inner)
+                if isinstance(inner, str) and _is_free_text_key(str(key))
+                else scrub(inner)
+            )
             for key, inner in value.items()
         }
     if isinstance(value, list | tuple):

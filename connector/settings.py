@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -106,6 +107,24 @@ class ConsoleSettings(_Section):
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8780, ge=1, le=65535)
+
+    # The reviewer's desk behind a TLS proxy, and who may approve how much (issue 19).
+    cookie_secure: bool = Field(
+        default=False, description="set the cookies' Secure flag (behind the TLS proxy)"
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=("127.0.0.1", "localhost", "::1", "[::1]"),
+        min_length=1,
+        description="Host header values the console answers to (others get 400)",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(), description="proxy addresses whose X-Forwarded-For/-Proto are believed"
+    )
+    approval_limits_yuan: dict[Literal["reviewer", "ops", "admin"], Decimal] = Field(
+        default_factory=dict,
+        description="largest refund (yuan) a role approves alone; above it a second person "
+        "approves. A role not named has no limit",
+    )
 
 
 class OpsSettings(_Section):

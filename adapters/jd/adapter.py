@@ -75,6 +75,7 @@ class JdAdapter(PlatformAdapter):
 
     platform: ClassVar[str] = PLATFORM
     settings_model: ClassVar[type[AdapterSettings]] = JdSettings
+    image_hosts: ClassVar[frozenset[str]] = frozenset({".360buyimg.com", ".jd.com"})
     missing_capabilities: ClassVar[dict[Capability, str]] = {
         Capability.refuse_with_proof_image: (
             "JD's refusal calls (replyRefund, asc.audit.refuse) take text only: no image upload"

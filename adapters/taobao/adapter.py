@@ -104,6 +104,7 @@ class TaobaoAdapter(PlatformAdapter):
     missing_capabilities: ClassVar[dict[Capability, str]] = {}
     costly_facts: ClassVar[frozenset[Fact]] = ALL_FACTS
     """Messages, each parcel's trace and the item record are calls of their own."""
+    image_hosts: ClassVar[frozenset[str]] = frozenset({".alicdn.com", ".taobaocdn.com"})
 
     def __init__(self, settings: AdapterSettings, *, http: httpx.Client, clock: Clock) -> None:
         if not isinstance(settings, TaobaoSettings):

@@ -140,7 +140,8 @@ def _console_server(settings: ConnectorSettings, daemon: Any) -> Any:
     from connector.console.serving import console_server
 
     server = console_server(
-        daemon.store, daemon.clock, host=settings.console.host, port=settings.console.port
+        daemon.store, daemon.clock, host=settings.console.host, port=settings.console.port,
+        settings=settings.console, adapters={k: s.adapter for k, s in daemon.shops.items()},
     )
     Console(stderr=True).print(f"web console on {server.url}/")
     return server

@@ -107,3 +107,72 @@ def authenticate(store: Store, name: str, password: str) -> ConsoleUserRecord | 
         verify_password(password, _DUMMY_HASH)
         return None
     return user if verify_password(password, user.password_hash) else None
+
+
+def _existing(store: Store, name: str) -> ConsoleUserRecord:
+    user = store.get_console_user(name)
+    if user is None:
+        msg = f"no account {name!r}"
+        raise AccountError(msg)
+    return user
+
+
+def _last_admin(store: Store, name: str) -> bool:
+    admins = [u for u in store.list_console_users()
+              if u.role is ConsoleRole.admin and not u.disabled]
+    return [u.name for u in admins] == [name]
+
+
+def set_disabled(
+    store: Store, name: str, disabled: bool, *, actor: str, via: str
+) -> ConsoleUserRecord:
+    """Disable (its sessions end at once) or enable an account; the last admin stays enabled."""
+    _existing(store, name)
+    if disabled and _last_admin(store, name):
+        msg = f"{name!r} is the last enabled admin; add another admin first"
+        raise AccountError(msg)
+    return store.update_console_user(
+        name, actor=actor, event="console_user_disabled" if disabled else "console_user_enabled",
+        disabled=disabled, end_sessions=disabled, details={"via": via},
+    )
+
+
+def reset_password(
+    store: Store, name: str, password: str, *, actor: str, via: str
+) -> ConsoleUserRecord:
+    """A new password; the account's sessions end (whoever knew the old one is signed out)."""
+    _existing(store, name)
+    check_password(password)
+    return store.update_console_user(
+        name, actor=actor, event="console_password_reset", password_hash=hash_password(password),
+        end_sessions=True, details={"via": via},
+    )
+
+
+def change_role(
+    store: Store, name: str, role: ConsoleRole | str, *, actor: str, via: str
+) -> ConsoleUserRecord:
+    """A new role, effective on the account's next request; the last admin keeps admin."""
+    user = _existing(store, name)
+    try:
+        chosen = ConsoleRole(role)
+    except ValueError:
+        msg = f"role {role!r} is not one of {', '.join(r.value for r in ConsoleRole)}"
+        raise AccountError(msg) from None
+    if user.role is ConsoleRole.admin and chosen is not ConsoleRole.admin and _last_admin(
+        store, name
+    ):
+        msg = f"{name!r} is the last enabled admin; add another admin first"
+        raise AccountError(msg)
+    return store.update_console_user(
+        name, actor=actor, event="console_role_changed", role=chosen, details={"via": via}
+    )
+
+
+def end_sessions(store: Store, name: str, *, actor: str, via: str) -> None:
+    """Sign the account out everywhere (audited with how many sessions ended)."""
+    _existing(store, name)
+    store.update_console_user(
+        name, actor=actor, event="console_sessions_ended", end_sessions=True,
+        details={"via": via},
+    )

@@ -5,10 +5,12 @@ Chinese is the default (the people at the desk read Chinese). Times are Beijing 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
+from connector import formatting
 from connector.clock import BEIJING
 
 Lang = Literal["zh", "en"]
@@ -30,6 +32,12 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "login_button": ("登录", "Sign in"),
     "login_failed": ("账号或密码错误", "Wrong account or password"),
+    "login_throttled": (
+        "登录失败次数过多，请 {seconds} 秒后再试（已记入审计）",
+        "Too many failed sign-ins; try again in {seconds} s (audited)",
+    ),
+    "bad_origin": ("请求来源不是本控制台，已拒绝", "The request did not come from this console"),
+    "method_not_allowed": ("此地址不支持这种请求", "This address does not take that request"),
     "session_needed": ("请先登录", "Please sign in first"),
     "forbidden": ("你的角色无权访问此页面", "Your role may not open this page"),
     "csrf_failed": (
@@ -105,7 +113,110 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "audit_history": ("审计记录", "Audit history"),
     "decide_title": ("人工处理", "Decide"),
     "action": ("处理方式", "Action"),
-    "amount_fen": ("退款金额（分，可空）", "Refund amount (fen, optional)"),
+    "amount_yuan": ("退款金额（元）", "Refund amount (yuan)"),
+    "amount_hint": (
+        "可退 {refundable}，买家申请 {asks}；可写 1500、1500.5 或 1,500.00",
+        "Refundable {refundable}, the buyer asks {asks}; write 1500, 1500.5 or 1,500.00",
+    ),
+    "choose_action": ("请选择处理方式", "Choose an action"),
+    "action_needed": ("请先选择处理方式", "Choose an action first"),
+    "confirm_title": ("请确认这笔退款", "Confirm this refund"),
+    "confirm_body": (
+        "将向买家退款 {amount}（{words}）。确认后由守护进程提交平台。",
+        "The buyer will be refunded {amount} ({words}). Once confirmed the daemon sends it.",
+    ),
+    "confirm_batch_body": (
+        "将对 {n} 单共退款 {amount}（{words}）。",
+        "{n} case(s) will be refunded {amount} in total ({words}).",
+    ),
+    "confirm_button": ("确认提交", "Confirm"),
+    "cancel": ("取消", "Cancel"),
+    "not_decidable": ("此单现在不能处理：{why}", "This case cannot be decided now: {why}"),
+    "bad_amount": (
+        "金额“{value}”无法识别：请写 1500、1500.5 或 1,500.00",
+        "Amount {value!r} not understood: write 1500, 1500.5 or 1,500.00",
+    ),
+    "approval_title": ("待第二人复核", "Waiting for a second approval"),
+    "approval_body": (
+        "{who} 申请退款 {amount}（{words}），超过其审批额度，需另一人批准。理由：{reason}",
+        "{who} asks to refund {amount} ({words}), above their limit; another person approves. "
+        "Reason: {reason}",
+    ),
+    "approval_requested": (
+        "金额超过你的审批额度，已提交第二人复核；批准前不会提交平台",
+        "Above your approval limit: sent for a second approval; nothing is sent before then",
+    ),
+    "approval_declined": ("已驳回该复核申请", "The approval request was declined"),
+    "approval_gone": ("该复核申请已关闭", "That approval request is closed"),
+    "approve_button": ("批准退款", "Approve the refund"),
+    "decline_button": ("驳回", "Decline"),
+    "own_request": ("这是你提交的申请，需由其他人复核", "Your own request: someone else approves"),
+    "no_such_colleague": ("没有可用的账号 {name}", "No enabled account {name}"),
+    "note_empty": ("备注不能为空", "A note cannot be empty"),
+    "notes_title": ("处理备注", "Notes"),
+    "note_add": ("添加备注", "Add note"),
+    "note_hint": (
+        "仅内部可见；手机号、地址等个人信息会被遮盖", "Internal; personal data is masked"
+    ),
+    "assigned_to": ("分配给", "Assigned to"),
+    "assign": ("分配", "Assign"),
+    "assign_me": ("我", "me"),
+    "assign_nobody": ("取消分配", "nobody"),
+    "next_case": ("下一单 (n)", "Next case (n)"),
+    "filters": ("筛选", "Filters"),
+    "f_platform": ("平台", "Platform"),
+    "f_reason": ("退款原因", "Reason"),
+    "f_min": ("最低金额（元）", "Min (yuan)"),
+    "f_max": ("最高金额（元）", "Max (yuan)"),
+    "f_band": ("剩余时间", "Time left"),
+    "f_who": ("处理人", "Who"),
+    "f_q": ("订单号 / 售后单号", "Order or refund id"),
+    "any": ("全部", "any"),
+    "who_mine": ("我的", "mine"),
+    "who_unclaimed": ("无人处理", "unclaimed"),
+    "band_overdue": ("已超时", "overdue"),
+    "band_red": ("紧急（保护时限内）", "urgent (inside the guard)"),
+    "band_amber": ("临近", "soon"),
+    "band_later": ("宽裕", "later"),
+    "apply": ("筛选", "Apply"),
+    "clear": ("清除", "Clear"),
+    "page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
+    "prev_page": ("上一页", "Previous"),
+    "next_page": ("下一页", "Next"),
+    "select_all": ("全选本页", "Select all on this page"),
+    "found_elsewhere": ("不在待审队列中，但找到：", "Not in the queue, but found:"),
+    "shortcuts_title": ("键盘快捷键", "Keyboard shortcuts"),
+    "shortcuts": (
+        "j / k 上下移动 · x 选中 · o 或 回车 打开 · a 全选 · / 搜索 · n 下一单",
+        "j / k move · x select · o or Enter open · a select all · / search · n next case",
+    ),
+    "queue_total": (
+        "共 {n} 单符合条件，按剩余时间排序", "{n} case(s) match, least time left first"
+    ),
+    "sms_title": ("平台要求短信验证码", "The platform asks for an SMS code"),
+    "sms_waiting": ("等待输入短信验证码：{words}", "Waiting for the SMS code: {words}"),
+    "sms_body": (
+        "退款金额较大，平台已向卖家绑定手机发送验证码。输入后按原决定重新提交。",
+        "A large refund: the platform sent a code to the seller's phone. Enter it and the "
+        "same decision goes again.",
+    ),
+    "sms_button": ("提交验证码", "Send the code"),
+    "task_gone": ("该待办已关闭", "That task is closed"),
+    "code_sent": ("验证码已记录，守护进程将重新提交", "Code recorded; the daemon sends again"),
+    "image_unavailable": ("图片暂不可用（不在平台声明的图片域名内或无法获取）",
+                          "Image unavailable (not on the platform's image hosts, or unreachable)"),
+    "life_title": ("处理进度", "Progress"),
+    "life_pending": ("待发送", "pending"),
+    "life_sending": ("发送中", "sending"),
+    "life_applied": ("平台已生效", "applied"),
+    "life_refused": ("平台拒绝", "refused by the platform"),
+    "life_superseded": ("已被取代", "superseded"),
+    "platform_refused_top": (
+        "平台拒绝了上次的处理（{action}）：{words}",
+        "The platform refused the last decision ({action}): {words}",
+    ),
+    "image_needed_hint": ("此平台要求附图片", "This platform needs an image"),
+    "proof_per_case": ("天猫凭证图片", "Tmall proof image"),
     "reason": ("理由", "Reason"),
     "reason_hint": ("拒绝时会展示给买家", "Shown to the buyer on a rejection"),
     "evidence_upload": (
@@ -145,8 +256,8 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "f_to": ("结束（北京时间）", "To (Beijing time)"),
     "search": ("查询", "Search"),
     "audit_results": (
-        "{n} 条记录（最新在前，最多 500 条）",
-        "{n} entries (newest first, at most 500)",
+        "{n} 条记录（最新在前，最多 5000 条，每页 100 条）",
+        "{n} entries (newest first, at most 5000, 100 a page)",
     ),
     "col_seq": ("序号", "Seq"),
     "col_time": ("时间", "Time"),
@@ -185,6 +296,24 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "add_account": ("新建账号", "Add an account"),
     "add_button": ("创建", "Create"),
     "account_added": ("已创建账号 {name}", "Account {name} created"),
+    "account_state": ("状态", "State"),
+    "account_enabled": ("启用", "enabled"),
+    "account_disabled": ("已停用", "disabled"),
+    "account_actions": ("操作", "Actions"),
+    "enable": ("启用", "Enable"),
+    "disable": ("停用", "Disable"),
+    "change_role": ("改角色", "Change role"),
+    "new_password": ("新密码", "New password"),
+    "reset_password": ("重置密码", "Reset password"),
+    "end_sessions": ("全部登出", "Sign out everywhere"),
+    "end_session": ("结束会话", "End session"),
+    "sessions_title": ("在线会话", "Live sessions"),
+    "session_id": ("会话编号", "Session"),
+    "session_started": ("登录时间", "Signed in"),
+    "session_expires": ("到期时间", "Expires"),
+    "account_changed": ("账号 {name} 已更新", "Account {name} updated"),
+    "session_ended": ("会话已结束", "Session ended"),
+    "not_found_page": ("没有这个页面", "No such page"),
     "role_reviewer": ("审核员", "reviewer"),
     "role_ops": ("运维", "ops"),
     "role_admin": ("管理员", "admin"),
@@ -250,6 +379,95 @@ LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "reject": ("拒绝", "reject"),
         "ask-buyer": ("联系买家", "ask the buyer"),
     },
+    "detail_key": {
+        "state": ("状态", "state"),
+        "previous_state": ("原状态", "previous state"),
+        "reason": ("原因", "reason"),
+        "action": ("处理", "action"),
+        "kind": ("操作", "kind"),
+        "status": ("平台状态", "status"),
+        "guard_at": ("保护时间", "guard at"),
+        "next_review_at": ("下次复查", "next review"),
+        "deadline_at": ("截止时间", "deadline"),
+        "decision_id": ("决定编号", "decision"),
+        "effect_id": ("操作编号", "effect"),
+        "rule_id": ("规则", "rule"),
+        "policy_version": ("策略版本", "policy version"),
+        "decided_version": ("决定时版本", "decided version"),
+        "seen_version": ("查看时版本", "seen version"),
+        "version": ("平台版本", "version"),
+        "via": ("途径", "via"),
+        "os_user": ("系统用户", "OS user"),
+        "error": ("错误", "error"),
+        "outcome": ("结果", "outcome"),
+        "attempt": ("第几次", "attempt"),
+        "platform_code": ("平台代码", "platform code"),
+        "latency_ms": ("耗时（毫秒）", "latency ms"),
+        "effects": ("操作", "effects"),
+        "type": ("类型", "type"),
+        "order_status": ("订单状态", "order status"),
+        "paid_amount": ("实付", "paid"),
+        "refund_amount": ("申请退款", "asked"),
+        "amount_fen": ("金额", "amount"),
+        "amount": ("金额", "amount"),
+        "account": ("账号", "account"),
+        "client_ip": ("地址", "address"),
+        "why": ("原因", "why"),
+        "assignee": ("分配给", "assignee"),
+        "approval_id": ("复核编号", "approval"),
+        "requested_by": ("申请人", "requested by"),
+        "note_id": ("备注编号", "note"),
+        "chars": ("字数", "characters"),
+        "shown": ("查看内容", "shown"),
+    },
+    "audit_event": {
+        "case_seen": ("首次看到", "case seen"),
+        "case_changed": ("平台上有变化", "case changed"),
+        "decided": ("已决定", "decided"),
+        "effect_attempt": ("提交平台（未完成）", "send attempt"),
+        "effect_done": ("平台已生效", "applied by the platform"),
+        "effect_failed": ("平台拒绝", "refused by the platform"),
+        "effect_superseded": ("已被取代", "superseded"),
+        "effect_cancelled": ("已取消", "cancelled"),
+        "effect_requeued": ("重新排队", "requeued"),
+        "escalated": ("升级提醒", "escalated"),
+        "deadline_fallback": ("截止保护接管", "deadline fallback"),
+        "human_action": ("人工处理", "decided by a person"),
+        "case_state": ("状态变化", "state changed"),
+        "case_claimed": ("认领", "claimed"),
+        "case_assigned": ("分配", "assigned"),
+        "case_note_added": ("添加备注", "note added"),
+        "approval_requested": ("申请第二人复核", "second approval requested"),
+        "approval_approved": ("复核批准", "second approval given"),
+        "approval_declined": ("复核驳回", "second approval declined"),
+        "approval_overtaken": ("复核被截止保护接管", "approval overtaken by the guard"),
+        "approval_withdrawn": ("复核撤回", "approval withdrawn"),
+        "automatic_decision_overridden": ("人工改判自动决定", "automatic decision overridden"),
+        "buyer_contact_revealed": ("查看买家联系方式", "buyer contact revealed"),
+        "console_login": ("登录", "signed in"),
+        "console_login_failed": ("登录失败", "sign-in failed"),
+        "task_opened": ("待办开启", "task opened"),
+        "task_closed": ("待办关闭", "task closed"),
+    },
+    "decision_action": {
+        "human": ("转人工", "for a person"),
+        "approve_refund": ("同意退款", "approve refund"),
+        "approve_return": ("同意退货", "approve return"),
+        "confirm_return_and_refund": ("确认收货并退款", "confirm return and refund"),
+        "reject": ("拒绝", "reject"),
+        "ask_buyer": ("联系买家", "ask the buyer"),
+        "ask_buyer_to_modify": ("请买家修改申请", "ask the buyer to change the request"),
+        "none": ("无需操作", "nothing to do"),
+        "wait": ("等待", "wait"),
+    },
+    "effect": {
+        "agree_refund": ("同意退款", "agree refund"),
+        "agree_return": ("同意退货", "agree return"),
+        "confirm_return_and_refund": ("确认收货并退款", "confirm return and refund"),
+        "refuse_refund": ("拒绝退款", "refuse refund"),
+        "message_buyer": ("留言给买家", "message the buyer"),
+        "write_order_memo": ("写订单备注", "write the order memo"),
+    },
     "evidence": {
         "photo": ("图片", "photo"),
         "video": ("视频", "video"),
@@ -308,8 +526,101 @@ def time_left(lang: Lang, seconds: float | None) -> str:
 
 
 def yuan(fen: int | None) -> str:
-    if fen is None:
-        return "-"
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole}.{cents:02d}"
+    """``¥1,500.00`` through the one formatting module; ``-`` for none."""
+    return "-" if fen is None else formatting.yuan(fen, symbol=True)
+
+
+WHY_NOT: Mapping[str, tuple[str, str]] = {
+    # NotDecidableError / PlatformLimitError codes (connector.review)
+    "state_done": ("此单已完成", "the case is done"),
+    "state_decided": ("此单已有决定，正在或已经提交平台", "the case is decided and being sent"),
+    "state_waiting": ("此单在等待买家或平台", "the case waits for the buyer or the platform"),
+    "state_new": ("此单正待策略决定", "the policy has yet to decide the case"),
+    "state_left_to_platform": ("此单已交由平台处理", "the case was left to the platform"),
+    "in_flight": ("此单有操作正在提交平台，请稍后再看", "a write is in flight; look again soon"),
+    "action_not_offered": ("该平台在此状态下不能执行这个操作", "the platform cannot do that now"),
+    "reason_length": ("拒绝理由须为 2–200 个字", "a refusal's reason must be 2-200 characters"),
+    "tmall_proof": ("天猫拒绝退款须上传凭证图片", "Tmall refusals need a proof image"),
+    "message_image": ("淘宝留言给买家须附一张图片", "a Taobao message to the buyer needs an image"),
+    "above_refundable": ("退款金额超过可退金额", "the amount is above what is refundable"),
+    "approval_pending": ("此单有待复核的审批", "a second approval is pending"),
+    "approval_closed": ("该复核申请已关闭（可能已被截止保护接管）",
+                        "the approval is closed (perhaps overtaken by the deadline guard)"),
+}
+"""Why a decision is refused, in the page's language; status_* codes come from LABELS."""
+
+
+def why_not(lang: Lang, code: str) -> str:
+    pair = WHY_NOT.get(code)
+    if pair is not None:
+        return pair[0] if lang == "zh" else pair[1]
+    if code.startswith("status_"):
+        status = label(lang, "status", code.removeprefix("status_"))
+        return f"平台状态为“{status}”，已不再等待卖家处理" if lang == "zh" else (
+            f"the platform status is {status}; it no longer waits for the seller"
+        )
+    return code
+
+
+PLATFORM_WORDS: tuple[tuple[str, str, str], ...] = (
+    # (a fragment of the platform's or adapter's error, zh, en)
+    ("2 to 200 characters", "拒绝理由须为 2–200 个字",
+     "the refusal reason must be 2-200 characters"),
+    ("proof_image", "天猫拒绝退款须附凭证图片", "Tmall refusals need a proof image"),
+    ("requires params.image", "淘宝留言须附图片", "Taobao messages need an image"),
+    ("version", "平台上的售后单已变化（版本不一致）", "the case changed on the platform (version)"),
+    ("sms-verify-code", "金额较大，平台要求输入卖家手机收到的短信验证码",
+     "a large refund: the platform asks for the SMS code sent to the seller's phone"),
+    ("refuse-forbidden", "平台不允许拒绝此退款申请", "the platform does not allow a refusal"),
+    ("cannot-refuse", "平台不允许拒绝此退款申请", "the platform does not allow a refusal"),
+    ("isv.refund-status-error", "售后单状态已变化，平台不接受此操作",
+     "the case's status changed; the platform refused"),
+)
+
+
+def platform_words(lang: Lang, error: str | None) -> str:
+    """A platform's refusal in the page's language where it is known; else its own words."""
+    raw = error or "?"
+    for fragment, zh, en in PLATFORM_WORDS:
+        if fragment in raw:
+            return f"{zh}（{raw}）" if lang == "zh" else f"{en} ({raw})"
+    return f"平台返回：{raw}" if lang == "zh" else raw
+
+
+_ERRORS_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), zh)
+    for pattern, zh in (
+        (r"case (\S+) is being worked by (\S+) \(claim until ([^)]+)\)",
+         "此单正由 {2} 处理（认领至 {3}）"),
+        (r"case (\S+) is claimed by (\S+)", "此单已被 {2} 认领"),
+        (r"a person's decision needs a reason", "人工处理须填写理由"),
+        (r"evidence image is (\d+) bytes; the platform takes (\d+) max",
+         "凭证图片 {1} 字节，平台最多接受 {2} 字节"),
+        (r"evidence must be a PNG, JPEG or GIF image", "凭证须为 PNG、JPEG 或 GIF 图片"),
+        (r"the second approval must come from another person", "第二人复核须由其他人批准"),
+        (r"(\S+) yuan is above your own approval limit \((\S+) yuan\)",
+         "¥{1} 超过你本人的审批额度（¥{2}）"),
+        (r"a password needs at least (\d+) characters", "密码至少需要 {1} 个字符"),
+        (r"account '?([^' ]+)'? already exists", "账号 {1} 已存在"),
+        (r"'?([^' ]+)'? is the last enabled admin",
+         "{1} 是最后一个启用的管理员，请先添加其他管理员"),
+        (r"account name .* must be", "账号名须为 1–64 个字母、数字或 . _ @ -（以字母或数字开头）"),
+        (r"role .* is not one of", "角色须为 审核员、运维 或 管理员"),
+        (r"no account '?([^' ]+)'?", "没有账号 {1}"),
+        (r"the verification code is digits only", "验证码只能是数字"),
+        (r"case (\S+) is gone from the store", "此单已不在本地存储中"),
+        (r"invalid period|from .* after .*", "统计区间无效"),
+    )
+)
+
+
+def error_text(lang: Lang, message: str) -> str:
+    """A back-end error in the page's language: Chinese where the message is known, the
+    message itself otherwise (it names what is wrong)."""
+    if lang != "zh":
+        return message
+    for pattern, zh in _ERRORS_ZH:
+        found = pattern.search(message)
+        if found:
+            return zh.format("", *found.groups())
+    return message

@@ -14,3 +14,4 @@ class ConsoleServer(LoopbackServer):
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int | None = None) -> None:
         super().__init__(app, host=host, port=port, name="console")
+        self._server.config.server_header = False  # no "server: uvicorn" on answers

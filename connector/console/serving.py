@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console
+from starlette.applications import Starlette
 
+from connector.adapter import PlatformAdapter
 from connector.clock import Clock
 from connector.console.accounts import add_account
-from connector.console.app import create_console_app
+from connector.console.app import RevealHook, create_console_app
 from connector.console.server import ConsoleServer
-from connector.store import ConsoleRole, Store
+from connector.errors import UnsupportedEffectError
+from connector.formatting import parse_yuan
+from connector.reveal import reveal_contact
+from connector.review import Reviewer
+from connector.settings import ConsoleSettings
+from connector.store import CaseKey, ConsoleRole, Store
 
 DEMO_ACCOUNTS = (
     ("reviewer", ConsoleRole.reviewer),
@@ -22,9 +28,73 @@ DEMO_ACCOUNTS = (
 )
 
 
-def console_server(store: Store, clock: Clock, *, host: str, port: int | None) -> ConsoleServer:
-    """A not-yet-started server for the console over the daemon's own store and clock."""
-    return ConsoleServer(create_console_app(store, clock=clock), host=host, port=port)
+def approval_limits(settings: ConsoleSettings) -> dict[ConsoleRole, int]:
+    """``[console] approval_limits_yuan`` in fen per role."""
+    return {
+        ConsoleRole(role): parse_yuan(f"{limit:.2f}")
+        for role, limit in settings.approval_limits_yuan.items()
+    }
+
+
+def reveal_hook(adapters: Mapping[tuple[str, str], PlatformAdapter]) -> RevealHook:
+    """Reveal through the case's own shop adapter (audited by ``reveal_contact``)."""
+
+    def reveal(store: Store, key: CaseKey, reviewer: Reviewer) -> Mapping[str, Any]:
+        adapter = adapters.get((key[0], key[1]))
+        if adapter is None:
+            raise UnsupportedEffectError(
+                f"no adapter runs shop {key[0]}:{key[1]} in this process",
+                platform=key[0], operation="reveal_buyer_contact", case_id=key[2],
+            )
+        return reveal_contact(store, adapter, key, reviewer)
+
+    return reveal
+
+
+def image_hosts(adapters: Mapping[tuple[str, str], PlatformAdapter]) -> dict[str, frozenset[str]]:
+    """Per platform, the evidence image hosts its adapters declare."""
+    hosts: dict[str, frozenset[str]] = {}
+    for (platform, _), adapter in adapters.items():
+        hosts[platform] = hosts.get(platform, frozenset()) | adapter.image_hosts
+    return hosts
+
+
+def desk_app(
+    store: Store,
+    clock: Clock,
+    *,
+    settings: ConsoleSettings | None = None,
+    adapters: Mapping[tuple[str, str], PlatformAdapter] | None = None,
+) -> Starlette:
+    """The console over the daemon's own store and clock, wired to the daemon's ``adapters``
+    (per shop) for revealing buyer contact, evidence image hosts and capabilities."""
+    desk = settings or ConsoleSettings()
+    return create_console_app(
+        store,
+        clock=clock,
+        reveal=None if adapters is None else reveal_hook(adapters),
+        secure_cookies=desk.cookie_secure,
+        allowed_hosts=desk.allowed_hosts,
+        trusted_proxies=desk.trusted_proxies,
+        approval_limits=approval_limits(desk),
+        image_hosts=image_hosts(adapters or {}),
+        capabilities={platform: adapter.capabilities
+                      for (platform, _), adapter in (adapters or {}).items()},
+    )
+
+
+def console_server(
+    store: Store,
+    clock: Clock,
+    *,
+    host: str,
+    port: int | None,
+    settings: ConsoleSettings | None = None,
+    adapters: Mapping[tuple[str, str], PlatformAdapter] | None = None,
+) -> ConsoleServer:
+    """A not-yet-started server for the console (see ``desk_app``)."""
+    app = desk_app(store, clock, settings=settings, adapters=adapters)
+    return ConsoleServer(app, host=host, port=port)
 
 
 def create_demo_accounts(store: Store) -> list[tuple[str, str, str]]:
@@ -45,23 +115,3 @@ def wait_for_interrupt() -> None:
             pass
     except KeyboardInterrupt:
         return
-
-
-def demo_serve_hook(
-    console: Console,
-    print_summary: Callable[[dict[str, Any], Console], None],
-    port: int | None,
-) -> Callable[[dict[str, Any], Store, Clock], None]:
-    """For ``demo --serve``: print the summary, then serve the console until Ctrl-C while the
-    fakes and the daemon keep running."""
-
-    def hook(summary: dict[str, Any], store: Store, clock: Clock) -> None:
-        print_summary(summary, console)
-        logins = create_demo_accounts(store)
-        with console_server(store, clock, host="127.0.0.1", port=port) as url:
-            console.print(f"\n[bold]console:[/bold] {url}/  (Ctrl-C stops the demo)")
-            for name, role, password in logins:
-                console.print(f"  login {name} / {password}  ({role})")
-            wait_for_interrupt()
-
-    return hook

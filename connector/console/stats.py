@@ -16,20 +16,11 @@ from connector.models import Reason
 from connector.store import ReasonCount
 
 PALETTE = (
-    "#c0392b",
-    "#2471a3",
-    "#d68910",
-    "#229954",
-    "#7d3c98",
-    "#17a589",
-    "#a04000",
-    "#5d6d7e",
-    "#cb4335",
-    "#2e86c1",
-    "#b7950b",
-    "#1e8449",
-    "#6c3483",
-    "#873600",
+    # Okabe-Ito and Paul Tol's colours, picked so every pair stays apart in plain sight and
+    # as deuteranopes and protanopes see them (simulated); the legend names each colour anyway
+    # (guarded by tests/console/test_desk_pages.py).
+    "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#000000", "#EE99AA",
+    "#AA3377", "#332288", "#F0E442", "#999933", "#DDDDDD", "#555555", "#44AA99",
 )
 REASON_COLOURS = {reason.value: PALETTE[i % len(PALETTE)] for i, reason in enumerate(Reason)}
 
@@ -95,7 +86,9 @@ CHART_WIDTH = 760
 LABEL_WIDTH = 230
 
 
-def _chart(rows: Sequence[tuple[str, list[tuple[str, int]]]], lang: Lang) -> Chart:
+def _chart(
+    rows: Sequence[tuple[str, list[tuple[str, int]]]], lang: Lang
+) -> Chart:
     """Horizontal stacked bars: each row a label and (reason, count) segments."""
     biggest = max((sum(n for _, n in parts) for _, parts in rows), default=0) or 1
     scale = (CHART_WIDTH - LABEL_WIDTH - 50) / biggest

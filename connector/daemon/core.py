@@ -67,6 +67,7 @@ from connector.policy import (
 from connector.policy.decision import action_zh
 from connector.policy.reads import fetch_with_facts
 from connector.retrying import make_retrying
+from connector.review import overtake_pending_approvals
 from connector.store import (
     CLOSED_CASE_STATES,
     CaseKey,
@@ -1016,6 +1017,7 @@ class Daemon:
                 enqueue_at_risk(self.store, self.notifier, record, now=now)
                 continue
             if self.decide_case(shop, record) is not None:
+                overtake_pending_approvals(self.store, record.key)
                 crash_point("sweep.decided")
                 counts.decided += 1
         return counts

@@ -77,6 +77,8 @@ class CaseRecord(_Record):
     claimed_by: str | None = None
     claim_expires_at: datetime | None = None
     claimed_version: str | None = None
+    assigned_to: str | None = None
+    """The reviewer a colleague assigned the case to (the desk's work list), if any."""
     buyer_id: str
     first_seen_at: datetime
     last_seen_at: datetime
@@ -252,6 +254,51 @@ class ConsoleSessionRecord(_Record):
     csrf_token: str
     created_at: datetime
     expires_at: datetime
+
+
+class CaseNoteRecord(_Record):
+    """A reviewer's note on a case (free text, personal data masked before it is stored)."""
+
+    id: int
+    platform: str
+    shop_id: str
+    case_id: str
+    author: str
+    body: str
+    created_at: datetime
+
+
+class ApprovalStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    declined = "declined"
+    overtaken = "overtaken"
+    """The deadline guard decided the case while the second approval was pending."""
+    withdrawn = "withdrawn"
+    """A person decided the case otherwise."""
+
+
+class ApprovalRecord(_Record):
+    """A refund above the requester's limit waiting for a second person (maker-checker)."""
+
+    id: int
+    platform: str
+    shop_id: str
+    case_id: str
+    action: str
+    amount_fen: int
+    reason: str
+    seen_version: str | None
+    requested_by: str
+    requested_at: datetime
+    status: ApprovalStatus
+    closed_by: str | None
+    closed_at: datetime | None
+    decision_id: int | None
+
+    @property
+    def key(self) -> CaseKey:
+        return (self.platform, self.shop_id, self.case_id)
 
 
 class ReasonCount(_Record):
@@ -591,6 +638,76 @@ class Store(Protocol):
         ...
 
     def delete_console_session(self, token_hash: str) -> None: ...
+
+    def update_console_user(
+        self,
+        name: str,
+        *,
+        actor: str,
+        event: str,
+        role: ConsoleRole | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+        end_sessions: bool = False,
+        details: Mapping[str, Any] | None = None,
+    ) -> ConsoleUserRecord:
+        """Change an account's role, password hash or disabled flag (``None`` keeps it), and
+        optionally end its sessions; audited as ``event`` in the same transaction."""
+        ...
+
+    def list_console_sessions(self, now: datetime) -> list[ConsoleSessionRecord]:
+        """Sessions alive at ``now``, per account."""
+        ...
+
+    def end_console_session(
+        self, token_hash: str, *, actor: str, details: Mapping[str, Any] | None = None
+    ) -> bool:
+        """End one session (audited ``console_session_ended``); False if it did not exist."""
+        ...
+
+    # the reviewer's desk ---------------------------------------------------------------------
+    def assign_case(self, key: CaseKey, assignee: str | None, *, actor: str) -> None:
+        """Assign (or, with None, unassign) a case to a reviewer; audited ``case_assigned``."""
+        ...
+
+    def add_case_note(self, key: CaseKey, body: str, *, actor: str) -> CaseNoteRecord:
+        """A note with personal data masked; audited ``case_note_added`` (without the text)."""
+        ...
+
+    def case_notes(self, key: CaseKey) -> list[CaseNoteRecord]: ...
+
+    def request_approval(
+        self,
+        key: CaseKey,
+        *,
+        action: str,
+        amount_fen: int,
+        reason: str,
+        seen_version: str | None,
+        actor: str,
+    ) -> ApprovalRecord:
+        """Open a second approval (one pending per case); audited ``approval_requested``."""
+        ...
+
+    def pending_approval(self, key: CaseKey) -> ApprovalRecord | None: ...
+
+    def pending_approvals(self) -> list[ApprovalRecord]: ...
+
+    def close_approval(
+        self,
+        approval_id: int,
+        status: ApprovalStatus,
+        *,
+        actor: str,
+        decision_id: int | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> ApprovalRecord:
+        """Close a pending approval; audited ``approval_<status>``. Refused if not pending."""
+        ...
+
+    def cache_evidence_image(self, url: str, content_type: str, body: bytes) -> None: ...
+
+    def cached_evidence_image(self, url: str) -> tuple[str, bytes] | None: ...
 
     def search_audit(
         self,

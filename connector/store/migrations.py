@@ -301,3 +301,51 @@ INSERT INTO case_state_counts (state, n) SELECT state, count(*) FROM cases GROUP
         "CREATE TRIGGER cases_counted_delete AFTER DELETE ON cases BEGIN "
         "UPDATE case_state_counts SET n = n - 1 WHERE state = OLD.state; END"
     )
+
+
+@migrations(name="0008_review_desk")
+def review_desk(db: Database) -> None:
+    """The reviewer's desk: a case assigned to a colleague (beside the short claim), reviewers'
+    notes, second approvals above a role's limit (maker-checker), and evidence images fetched
+    once from a platform's declared image hosts and served by the console."""
+    _run(
+        db,
+        """
+ALTER TABLE cases ADD COLUMN assigned_to TEXT;
+CREATE INDEX cases_assigned ON cases (assigned_to) WHERE assigned_to IS NOT NULL;
+CREATE TABLE case_notes (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    author TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX case_notes_case ON case_notes (platform, shop_id, case_id);
+CREATE TABLE approvals (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    amount_fen INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    seen_version TEXT,
+    requested_by TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'declined', 'overtaken',
+                                           'withdrawn')),
+    closed_by TEXT,
+    closed_at TEXT,
+    decision_id INTEGER
+) STRICT;
+CREATE INDEX approvals_open ON approvals (platform, shop_id, case_id) WHERE status = 'pending';
+CREATE TABLE evidence_images (
+    url TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    fetched_at TEXT NOT NULL
+) STRICT;
+""",
+    )

@@ -55,15 +55,18 @@ from connector.effects import (
 from connector.errors import StoreError
 from connector.models import TERMINAL_STATUSES, CaseStatus, QuarantinedCase, RefundCase
 from connector.paths import db_path, ensure_state_dir
-from connector.privacy import scrub
+from connector.privacy import mask_free_text, scrub
 from connector.store import checks
 from connector.store.api import (
     BUYER_HISTORY_WINDOW,
     CLOSED_CASE_STATES,
     DEFAULT_GUARD_LEAD,
+    ApprovalRecord,
+    ApprovalStatus,
     CarrierClaimRecord,
     CaseChange,
     CaseKey,
+    CaseNoteRecord,
     CaseRecord,
     CaseState,
     ChangeKind,
@@ -1960,6 +1963,211 @@ class SqliteStore:
         with self.unit_of_work():
             self._write("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
 
+    # the reviewer's desk -------------------------------------------------------------------
+    def assign_case(self, key: CaseKey, assignee: str | None, *, actor: str) -> None:
+        with self.unit_of_work():
+            cursor = self._write(
+                "UPDATE cases SET assigned_to = ? WHERE platform = ? AND shop_id = ? "
+                "AND case_id = ?",
+                (assignee, *key),
+            )
+            if cursor.rowcount != 1:
+                msg = f"no case {key[2]} in shop {key[0]}:{key[1]}"
+                raise StoreError(msg)
+            self.append_audit("case_assigned", actor=actor, key=key,
+                              details={"assignee": assignee, "via": "console"})
+
+    def add_case_note(self, key: CaseKey, body: str, *, actor: str) -> CaseNoteRecord:
+        clean = mask_free_text(body.strip())
+        with self.unit_of_work():
+            cursor = self._write(
+                "INSERT INTO case_notes (platform, shop_id, case_id, author, body, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (*key, actor, clean, self._now()),
+            )
+            note_id = int(cursor.lastrowid or 0)
+            self.append_audit("case_note_added", actor=actor, key=key,
+                              details={"note_id": note_id, "chars": len(clean)})
+        return next(n for n in self.case_notes(key) if n.id == note_id)
+
+    def case_notes(self, key: CaseKey) -> list[CaseNoteRecord]:
+        rows = self._rows(
+            "SELECT * FROM case_notes WHERE platform = ? AND shop_id = ? AND case_id = ? "
+            "ORDER BY id",
+            key,
+        )
+        return [
+            CaseNoteRecord(
+                id=r["id"], platform=r["platform"], shop_id=r["shop_id"], case_id=r["case_id"],
+                author=r["author"], body=r["body"], created_at=_dt_req(r["created_at"]),
+            )
+            for r in rows
+        ]
+
+    def request_approval(
+        self,
+        key: CaseKey,
+        *,
+        action: str,
+        amount_fen: int,
+        reason: str,
+        seen_version: str | None,
+        actor: str,
+    ) -> ApprovalRecord:
+        with self.unit_of_work():
+            if self.pending_approval(key) is not None:
+                msg = f"case {key[2]} already has a pending second approval"
+                raise StoreError(msg)
+            cursor = self._write(
+                "INSERT INTO approvals (platform, shop_id, case_id, action, amount_fen, reason, "
+                "seen_version, requested_by, requested_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                (*key, action, amount_fen, mask_free_text(reason), seen_version, actor,
+                 self._now()),
+            )
+            approval_id = int(cursor.lastrowid or 0)
+            self.append_audit("approval_requested", actor=actor, key=key, details={
+                "approval_id": approval_id, "action": action, "amount_fen": amount_fen,
+                "seen_version": seen_version,
+            })
+            found = self._approval(approval_id)
+            assert found is not None
+            return found
+
+    def _approval(self, approval_id: int) -> ApprovalRecord | None:
+        row = self._one("SELECT * FROM approvals WHERE id = ?", (approval_id,))
+        return None if row is None else _approval_record(row)
+
+    def pending_approval(self, key: CaseKey) -> ApprovalRecord | None:
+        row = self._one(
+            "SELECT * FROM approvals WHERE platform = ? AND shop_id = ? AND case_id = ? "
+            "AND status = 'pending' ORDER BY id DESC LIMIT 1",
+            key,
+        )
+        return None if row is None else _approval_record(row)
+
+    def pending_approvals(self) -> list[ApprovalRecord]:
+        rows = self._rows("SELECT * FROM approvals WHERE status = 'pending' ORDER BY id")
+        return [_approval_record(r) for r in rows]
+
+    def close_approval(
+        self,
+        approval_id: int,
+        status: ApprovalStatus,
+        *,
+        actor: str,
+        decision_id: int | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> ApprovalRecord:
+        with self.unit_of_work():
+            before = self._approval(approval_id)
+            if before is None or before.status is not ApprovalStatus.pending:
+                msg = f"approval {approval_id} is not pending"
+                raise StoreError(msg)
+            self._write(
+                "UPDATE approvals SET status = ?, closed_by = ?, closed_at = ?, decision_id = ? "
+                "WHERE id = ?",
+                (str(status), actor, self._now(), decision_id, approval_id),
+            )
+            self.append_audit(f"approval_{status}", actor=actor, key=before.key, details={
+                "approval_id": approval_id, "requested_by": before.requested_by,
+                "amount_fen": before.amount_fen, "decision_id": decision_id, **(details or {}),
+            })
+            after = self._approval(approval_id)
+            assert after is not None
+            return after
+
+    def cache_evidence_image(self, url: str, content_type: str, body: bytes) -> None:
+        with self.unit_of_work():
+            self._write(
+                "INSERT OR REPLACE INTO evidence_images (url, content_type, body, fetched_at) "
+                "VALUES (?, ?, ?, ?)",
+                (url, content_type, body, self._now()),
+            )
+
+    def cached_evidence_image(self, url: str) -> tuple[str, bytes] | None:
+        row = self._one("SELECT content_type, body FROM evidence_images WHERE url = ?", (url,))
+        return None if row is None else (str(row["content_type"]), bytes(row["body"]))
+
+    def update_console_user(
+        self,
+        name: str,
+        *,
+        actor: str,
+        event: str,
+        role: ConsoleRole | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+        end_sessions: bool = False,
+        details: Mapping[str, Any] | None = None,
+    ) -> ConsoleUserRecord:
+        with self.unit_of_work():
+            before = self.get_console_user(name)
+            if before is None:
+                msg = f"no console account {name!r}"
+                raise StoreError(msg)
+            self._write(
+                "UPDATE console_users SET role = COALESCE(?, role), "
+                "password_hash = COALESCE(?, password_hash), "
+                "disabled = COALESCE(?, disabled) WHERE name = ?",
+                (
+                    None if role is None else str(role),
+                    password_hash,
+                    None if disabled is None else int(disabled),
+                    name,
+                ),
+            )
+            ended = 0
+            if end_sessions:
+                ended = self._write(
+                    "DELETE FROM console_sessions WHERE user_name = ?", (name,)
+                ).rowcount
+            change: dict[str, Any] = {"account": name}
+            if role is not None:
+                change.update(role_before=str(before.role), role_after=str(role))
+            if disabled is not None:
+                change["disabled"] = disabled
+            if end_sessions:
+                change["sessions_ended"] = ended
+            self.append_audit(event, actor=actor, details={**change, **(details or {})})
+            user = self.get_console_user(name)
+            assert user is not None
+            return user
+
+    def list_console_sessions(self, now: datetime) -> list[ConsoleSessionRecord]:
+        rows = self._rows(
+            "SELECT * FROM console_sessions WHERE expires_at > ? ORDER BY user_name, created_at",
+            (ts(now),),
+        )
+        return [
+            ConsoleSessionRecord(
+                token_hash=row["token_hash"],
+                user_name=row["user_name"],
+                csrf_token=row["csrf_token"],
+                created_at=_dt_req(row["created_at"]),
+                expires_at=_dt_req(row["expires_at"]),
+            )
+            for row in rows
+        ]
+
+    def end_console_session(
+        self, token_hash: str, *, actor: str, details: Mapping[str, Any] | None = None
+    ) -> bool:
+        with self.unit_of_work():
+            row = self._one(
+                "SELECT user_name FROM console_sessions WHERE token_hash = ?", (token_hash,)
+            )
+            if row is None:
+                return False
+            self._write("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
+            self.append_audit(
+                "console_session_ended",
+                actor=actor,
+                details={"account": row["user_name"], "ended_id": token_hash[:12],
+                         **(details or {})},
+            )
+            return True
+
     def search_audit(
         self,
         *,
@@ -2086,6 +2294,7 @@ def _case_record(row: Mapping[str, Any]) -> CaseRecord:
         claimed_by=row["claimed_by"],
         claim_expires_at=_dt(row["claim_expires_at"]),
         claimed_version=row["claimed_version"],
+        assigned_to=row.get("assigned_to"),
         buyer_id=row["buyer_id"],
         first_seen_at=_dt_req(row["first_seen_at"]),
         last_seen_at=_dt_req(row["last_seen_at"]),
@@ -2196,6 +2405,17 @@ def _claim_record(row: Any) -> CarrierClaimRecord:
         status=row["status"],
         created_at=_dt_req(row["created_at"]),
         exported_at=_dt(row["exported_at"]),
+    )
+
+
+def _approval_record(row: Mapping[str, Any]) -> ApprovalRecord:
+    return ApprovalRecord(
+        id=row["id"], platform=row["platform"], shop_id=row["shop_id"], case_id=row["case_id"],
+        action=row["action"], amount_fen=row["amount_fen"], reason=row["reason"],
+        seen_version=row["seen_version"], requested_by=row["requested_by"],
+        requested_at=_dt_req(row["requested_at"]), status=ApprovalStatus(row["status"]),
+        closed_by=row["closed_by"], closed_at=_dt(row["closed_at"]),
+        decision_id=row["decision_id"],
     )
 
 

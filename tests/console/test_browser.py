@@ -113,7 +113,7 @@ def test_reviewer_rejects_with_evidence_and_the_platform_gets_it(
 
     page.click(f"a:text-is('{sooner}')")
     page.wait_for_selector("#decide")
-    assert "命中规则" in page.inner_text("#trace")
+    assert "命中第" in page.inner_text("#trace")
     _shot(page, "case")
     proof = tmp_path / "proof.png"
     proof.write_bytes(PNG)
@@ -165,6 +165,7 @@ def test_requests_without_a_session_or_csrf_token_are_refused(
     _login(page, console, "ann")
     page.goto(f"{console}/cases/taobao/taobao-shop/{case_id}")
     page.eval_on_selector("#decide input[name=csrf]", "el => el.remove()")
+    page.select_option("#action", "reject")
     page.fill("#reason", "forged")
     with page.expect_navigation():
         page.click("#decide-submit")

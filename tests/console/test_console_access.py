@@ -61,7 +61,9 @@ def test_login_is_audited_and_the_next_page_is_only_local(
     )
     assert response.headers["location"] == "/queue"
     logins = [e for e in store.audit_entries() if e.event == "console_login"]
-    assert [(e.actor, e.details) for e in logins] == [("human:ann", {"via": "console"})]
+    assert [(e.actor, e.details) for e in logins] == [
+        ("human:ann", {"via": "console", "client_ip": "testclient"})
+    ]
 
 
 def test_a_forged_post_without_the_csrf_token_is_refused(client: TestClient, store: Store) -> None:
@@ -122,7 +124,7 @@ def test_a_short_password_is_refused_with_the_reason(client: TestClient, store: 
         "/admin/users", data={"csrf": csrf, "account": "bob", "role": "ops", "password": "short"}
     )
     assert response.status_code == 400
-    assert "at least 8 characters" in response.text
+    assert "密码至少需要 8 个字符" in response.text
 
 
 def test_a_session_expires(client: TestClient, store: Store, clock: FakeClock) -> None:

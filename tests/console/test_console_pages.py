@@ -6,17 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, ClassVar, cast
 
 import pytest
-from console_helpers import START, add_user, login, make_case, queue_case
+from console_helpers import START, add_user, csrf_of, login, make_case, queue_case
 from starlette.testclient import TestClient
 
+from connector.adapter import Capability, PlatformAdapter
 from connector.clock import FakeClock
 from connector.console import create_console_app
+from connector.console.serving import reveal_hook
 from connector.effects import EffectKind
+from connector.reveal import REVEAL_EVENT
 from connector.store import CaseKey, Store
 
 KEY = ("taobao", "s1", "R1")
@@ -47,10 +50,12 @@ def test_queue_is_ordered_by_time_left_with_deadline_colours(
     assert _rows(page) == [("RED", "red"), ("AMBER", "amber"), ("LATER", "")]
     assert "40分00秒" in page  # time left, Chinese by default
     assert "2026-11-12 10:40" in page  # deadline in Beijing time (02:40 UTC)
-    assert "规则 4-delivered" in page
+    assert "第4条规则：已签收但买家称未收到 → 转人工" in page  # one numbering, the policy's title
+    assert "4-delivered" not in page
+    assert "v1" not in re.sub(r'value="[^"]*"', "", page)  # no internal version on the rows
     english = client.get("/queue?lang=en").text
     assert "40m00s" in english
-    assert "rule 4-delivered: human" in english
+    assert "rule #4: signed but buyer says not received → for a person" in english
     assert client.cookies["rc_lang"] == "en"
     assert "Review queue" in client.get("/queue").text  # the cookie keeps the language
 
@@ -62,13 +67,18 @@ def test_case_page_shows_facts_evidence_logistics_trace_and_history(
     add_user(store, "ann", "reviewer")
     login(client, "ann")
     zh = client.get("/cases/taobao/s1/R1").text
-    assert '<img src="https://img.example/1.png"' in zh
+    assert '<img src="/cases/taobao/s1/R1/evidence/0"' in zh  # served by the console
+    assert 'src="https://' not in zh
     assert "YTO YT100" in zh
-    assert "命中规则 4-delivered（第4条）：已签收但买家称未收到" in zh
-    assert "case_state" in zh  # the audit history
+    assert "命中第4条规则：已签收但买家称未收到" in zh
+    trace = zh.split('id="trace"')[1].split("</ol>")[0]
+    assert "4-delivered" not in trace
+    assert "状态变化" in zh  # audit events named in Chinese
+    assert "T02:00:00" not in zh  # no UTC ISO times beside Beijing ones
+    assert "状态：等待人工" in zh  # the audit history, in Chinese
     assert 'name="seen_version" value="v1"' in zh
     en = client.get("/cases/taobao/s1/R1?lang=en").text
-    assert "matched rule 4-delivered (#4): signed but buyer says not received" in en
+    assert "matched rule #4: signed but buyer says not received" in en
 
 
 def test_buyer_phone_numbers_and_contact_never_reach_a_reviewers_page(
@@ -139,13 +149,13 @@ def test_several_cases_decided_together_report_each_result(
                                 deadline_at=START + timedelta(hours=6)))
     response = client.post(
         "/queue/decide",
-        data={"csrf": csrf, "action": "ask-buyer", "reason": "请补充照片",
+        data={"csrf": csrf, "action": "reject", "reason": "物流显示已签收",
               "case": ["taobao|s1|A|v1", "taobao|s1|B|v1"]},
     )
     results = dict(re.findall(r'<tr class="result (\w+)" data-case="(\w+)"', response.text))
     assert results == {"ok": "A", "changed": "B"}
     assert [e.kind for e in store.effects_of_case(("taobao", "s1", "A"))] == [
-        EffectKind.message_buyer
+        EffectKind.refuse_refund
     ]
     assert store.effects_of_case(("taobao", "s1", "B")) == []
 
@@ -167,22 +177,30 @@ def test_claiming_a_case_is_audited_and_blocks_another_reviewer(
             data={"csrf": bob_csrf, "action": "reject", "reason": "x", "seen_version": "v1"},
         )
     assert refused.status_code == 400
-    assert "claimed by ann" in refused.text
+    assert "此单已被 ann 认领" in refused.text
 
 
 class _Platform:
+    """The adapter surface ``reveal_contact`` uses: a shop whose platform gives contact."""
+
+    platform = "taobao"
+    settings = SimpleNamespace(shop_id="s1")
+    capabilities = frozenset({Capability.buyer_contact})
+    missing_capabilities: ClassVar[dict[Capability, str]] = {}
+
     def __init__(self) -> None:
         self.asked: list[CaseKey] = []
 
-    def __call__(self, key: CaseKey) -> Mapping[str, Any]:
-        self.asked.append(key)
+    def reveal_buyer_contact(self, case_id: str) -> dict[str, str]:
+        self.asked.append(("taobao", "s1", case_id))
         return {"name": "张三", "phone": "13900001111", "address": "北京市朝阳区某路1号"}
 
 
 @pytest.fixture
 def reveal_client(store: Store, clock: FakeClock) -> Any:
     platform = _Platform()
-    app = create_console_app(store, clock=clock, reveal=platform)
+    adapters = cast("dict[tuple[str, str], PlatformAdapter]", {("taobao", "s1"): platform})
+    app = create_console_app(store, clock=clock, reveal=reveal_hook(adapters))
     with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c, platform
 
@@ -200,8 +218,10 @@ def test_ops_reveal_the_contact_once_and_the_audit_keeps_no_details(
     assert shown.headers["cache-control"] == "no-store"
     assert platform.asked == [KEY]
     assert "13900001111" not in client.get("/cases/taobao/s1/R1").text  # once only
-    reveal = [e for e in store.audit_entries(case_id="R1") if e.event == "contact_revealed"]
-    assert [(e.actor, e.details) for e in reveal] == [("human:olga", {"via": "console"})]
+    reveal = [e for e in store.audit_entries(case_id="R1") if e.event == REVEAL_EVENT]
+    assert [(e.actor, e.details["via"], e.details["shown"]) for e in reveal] == [
+        ("human:olga", "console", ["address", "name", "phone"])
+    ]
     everything = str([e.model_dump() for e in store.audit_entries()])
     assert "13900001111" not in everything
     assert "张三" not in everything
@@ -268,7 +288,11 @@ def test_reason_report_per_sku_and_shop_with_chart_and_csv(
     assert '<svg class="chart" id="chart-reasons"' in page
     assert page.count("<rect") >= 5
     assert "质量问题" in page
-    exported = client.get("/stats.csv?from=2026-11-12&to=2026-11-18&lang=en")
+    viewed = client.get("/stats.csv?from=2026-11-12&to=2026-11-18&lang=en")
+    assert viewed.status_code == 405  # no side effect (an audited export) on a GET
+    assert "report_exported" not in [e.event for e in store.audit_entries()]
+    exported = client.post("/stats.csv?from=2026-11-12&to=2026-11-18&lang=en",
+                           data={"csrf": csrf_of(page)})
     assert exported.headers["content-disposition"].endswith(
         'refund-reasons-2026-11-12-2026-11-18.csv"'
     )

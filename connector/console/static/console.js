@@ -27,3 +27,32 @@
   tick();
   setInterval(tick, 1000);
 })();
+
+// Select all on this page, and the keyboard flow listed on the page (not while typing).
+(() => {
+  const all = document.getElementById("select-all");
+  const boxes = () => [...document.querySelectorAll("tr.case-row input[name=case]")];
+  if (all) all.addEventListener("change", () => boxes().forEach((b) => { b.checked = all.checked; }));
+  const rows = () => [...document.querySelectorAll("tr.case-row")];
+  let at = -1;
+  const focus = (i) => {
+    const list = rows();
+    if (!list.length) return;
+    at = Math.max(0, Math.min(list.length - 1, i));
+    list.forEach((r, n) => r.classList.toggle("focus", n === at));
+    list[at].focus();
+  };
+  document.addEventListener("keydown", (e) => {
+    const tag = (e.target.tagName || "").toLowerCase();
+    if (["input", "textarea", "select"].includes(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
+    const list = rows();
+    if (e.key === "j") focus(at + 1);
+    else if (e.key === "k") focus(at - 1);
+    else if (e.key === "x" && list[at]) { const b = list[at].querySelector("input[name=case]"); b.checked = !b.checked; }
+    else if ((e.key === "o" || e.key === "Enter") && list[at]) { list[at].querySelector("a").click(); }
+    else if (e.key === "a" && all) { all.checked = !all.checked; all.dispatchEvent(new Event("change")); }
+    else if (e.key === "/") { const s = document.getElementById("search"); if (s) { e.preventDefault(); s.focus(); } }
+    else if (e.key === "n") { const n = document.getElementById("next-case"); if (n) n.click(); }
+    else return;
+  });
+})();
