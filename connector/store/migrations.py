@@ -267,3 +267,32 @@ def shop_first_polled(db: Database) -> None:
         "UPDATE shops SET first_polled_at = "
         "COALESCE(last_full_reconciliation_at, last_poll_at, updated_at)",
     )
+
+
+@migrations(name="0007_policy_versions")
+def policy_versions(db: Database) -> None:
+    """Every policy text that ever decided a case, by content hash, and every install of one
+    (live for a shop or for all shops, or a shadow beside a shop's live policy). The latest
+    install wins; a stop of a shadow is an install with no version (issue 20: history)."""
+    _run(
+        db,
+        """
+CREATE TABLE policy_versions (
+    version TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    first_seen_by TEXT NOT NULL
+) STRICT;
+CREATE TABLE policy_installs (
+    id INTEGER PRIMARY KEY,
+    version TEXT REFERENCES policy_versions (version),
+    shop_id TEXT,
+    role TEXT NOT NULL CHECK (role IN ('live', 'shadow')),
+    installed_by TEXT NOT NULL,
+    installed_at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX policy_installs_shop ON policy_installs (role, shop_id, id)
+""",
+    )
