@@ -1,4 +1,5 @@
-"""`refund-connector policy …`: check a policy, test it on a casebook, explain one decision.
+"""`refund-connector policy …`: check, test and explain a policy; install it, keep its history,
+backtest and shadow a candidate before it goes live (docs/policy.md, "Changing the policy safely").
 
 The commands are thin: loading, deciding and comparing live in ``connector.policy``. Bad input
 (a broken policy, an unreadable casebook line, a malformed case) is reported in plain words with
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,14 +22,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from connector.errors import PolicyError
+from connector.clock import Clock, SystemClock
+from connector.errors import PolicyError, StoreError
 from connector.models import QuarantinedCase, parse_case
+from connector.paths import StateDirOption, db_path, resolve_state_dir
 from connector.policy import (
     Decision,
     Policy,
     decide,
     decide_quarantined,
     find_shadowed_rules,
+    history,
     load_policy,
 )
 from connector.policy.casebook import (
@@ -227,6 +233,174 @@ def explain(
         sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
         return
     _print_decision(decision, expect)
+
+
+# history and installs (issue 20) --------------------------------------------------------------
+CLOCK: Clock = SystemClock()
+
+AsOption = Annotated[
+    str, typer.Option("--as", help="Your name for the audit log (recorded as human:<NAME>).")
+]
+ShopOption = Annotated[
+    str | None, typer.Option("--shop", help="One shop id (default: every shop).")
+]
+
+
+@contextmanager
+def state_store(state_dir: Path | None, *, write: bool = False) -> Iterator[Any]:
+    """The state directory's store; a missing database is an error, never silently created."""
+    from connector.store import open_read_only_store, open_store
+
+    folder = resolve_state_dir(state_dir)
+    if not db_path(folder).is_file():
+        raise _fail(f"error: no connector database at {db_path(folder)} (wrong --state-dir?)")
+    try:
+        store = open_store(folder, clock=CLOCK) if write else open_read_only_store(folder)
+    except StoreError as exc:
+        raise _fail(f"error: {exc}") from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def person(name: str) -> str:
+    """``--as NAME`` as an audit actor, or a clear error."""
+    from connector.audit import check_actor
+
+    try:
+        return check_actor(f"human:{name.strip()}")
+    except StoreError:
+        raise _fail(
+            f"error: --as {name!r}: use letters, digits, '.', '_', '@' or '-' (up to 64)"
+        ) from None
+
+
+def checked_policy(policy_file: Path) -> Policy:
+    """Load and check like ``policy check``; print its warnings; exit 1 on errors."""
+    policy = _load(policy_file)
+    for warning in find_shadowed_rules(policy):
+        typer.echo(f"warning: {warning}")
+    for name in policy.unused_thresholds:
+        typer.echo(f"warning: threshold {name!r} is defined but no rule uses it")
+    return policy
+
+
+@policy_app.command("install")
+def install_policy(
+    policy_file: Annotated[Path, typer.Argument(metavar="POLICY.toml")],
+    name: AsOption,
+    shop: ShopOption = None,
+    note: Annotated[str, typer.Option("--note", help="Why (kept in the audit log).")] = "",
+    state_dir: StateDirOption = None,
+) -> None:
+    """Check a policy and make it live (for one shop or every shop); the daemon takes it at
+    its next decision, no restart. Audited as policy_installed."""
+    actor = person(name)
+    policy = checked_policy(policy_file)
+    with state_store(state_dir, write=True) as store:
+        record = history.install(store, policy, shop_id=shop, actor=actor, note=note)
+    typer.echo(
+        f"installed {policy.name!r} {policy.version} for {shop or 'every shop'}"
+        f" (install #{record.id}, audited as {actor})"
+    )
+
+
+@policy_app.command("history")
+def policy_history(
+    shop: ShopOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    state_dir: StateDirOption = None,
+) -> None:
+    """Every policy version kept and every install, newest first."""
+    from connector.formatting import person_time
+    from connector.store import PolicyRole
+
+    with state_store(state_dir) as store:
+        installs = store.policy_installs(shop_id=shop)
+        versions = {v.version: v for v in store.policy_versions()}
+        live = store.current_policy_install(shop, PolicyRole.live) if shop else None
+    if as_json:
+        doc = {
+            "installs": [i.model_dump(mode="json") for i in installs],
+            "versions": [v.model_dump(mode="json", exclude={"text"}) for v in versions.values()],
+        }
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"policy installs ({shop or 'all shops'})")
+    for column in ("#", "when", "who", "shop", "role", "version", "name", "note"):
+        table.add_column(column, overflow="fold")
+    for item in installs:
+        known = versions.get(item.version or "")
+        table.add_row(
+            str(item.id),
+            person_time(item.installed_at),
+            item.installed_by,
+            item.shop_id or "(every shop)",
+            str(item.role) if item.version else f"{item.role} stopped",
+            item.version or "-",
+            known.name if known else "-",
+            item.note,
+        )
+    console = _console()
+    console.print(table)
+    if live is not None:
+        console.print(f"live for {shop}: {live.version} (install #{live.id})")
+    typer.echo("versions kept:")
+    for version in versions.values():
+        typer.echo(
+            f"  {version.version}  {version.name}  first seen {person_time(version.first_seen_at)}"
+            f" by {version.first_seen_by}"
+        )
+
+
+@policy_app.command("show")
+def policy_show(
+    version: Annotated[str, typer.Argument(help="A version hash (a unique prefix will do).")],
+    state_dir: StateDirOption = None,
+) -> None:
+    """Print the exact TOML text of a stored policy version."""
+    with state_store(state_dir) as store:
+        try:
+            record = store.get_policy_version(history.resolve_version(store, version))
+        except PolicyError as exc:
+            raise _fail(str(exc)) from None
+    assert record is not None
+    typer.echo(
+        f"# {record.version} {record.name} (first seen {record.first_seen_at.isoformat()}"
+        f" by {record.first_seen_by})"
+    )
+    typer.echo(record.text, nl=False)
+
+
+@policy_app.command("diff")
+def policy_diff(
+    before: Annotated[str, typer.Argument(help="Version hash (prefix) or a policy file.")],
+    after: Annotated[str, typer.Argument(help="Version hash (prefix) or a policy file.")],
+    state_dir: StateDirOption = None,
+) -> None:
+    """What changed between two policies, rule by rule (matched by id), then thresholds."""
+
+    def resolve(item: str, store: Any) -> Policy:
+        if Path(item).is_file():
+            return _load(Path(item))
+        try:
+            return history.stored_policy(store, history.resolve_version(store, item))
+        except PolicyError as exc:
+            raise _fail(str(exc)) from None
+
+    both_files = Path(before).is_file() and Path(after).is_file()
+    if both_files:
+        old, new = _load(Path(before)), _load(Path(after))
+    else:
+        with state_store(state_dir) as store:
+            old, new = resolve(before, store), resolve(after, store)
+    changes = history.diff_policies(old, new)
+    typer.echo(f"--- {old.name} {old.version}\n+++ {new.name} {new.version}")
+    for change in changes:
+        for line in change.lines():
+            typer.echo(line)
+    typer.echo(f"{len(changes)} change(s)")
 
 
 def register(app: typer.Typer) -> None:

@@ -62,6 +62,7 @@ from connector.policy import (
     decide_for_person,
 )
 from connector.policy.decision import action_zh
+from connector.policy.history import with_live_policy
 from connector.retrying import make_retrying
 from connector.store import (
     CLOSED_CASE_STATES,
@@ -502,6 +503,7 @@ class Daemon:
             lock.release()
 
     def _decide_locked(self, shop: ShopRuntime, record: CaseRecord, *, supersede: bool) -> Decision:
+        shop = with_live_policy(self.store, shop)  # issue 20: an installed policy, no restart
         now = self.clock.now()
         case = record.case
         decision = decide(case, shop.policy, now)

@@ -589,6 +589,7 @@ def parse_policy(text: str, source: str) -> Policy:
         rules=tuple(rules),
         description=description,
         unused_thresholds=tuple(sorted(set(thresholds) - used)),
+        text=text,
     )
 
 

@@ -52,6 +52,8 @@ class Policy:
     rules: tuple[Rule, ...]
     description: str = ""
     unused_thresholds: tuple[str, ...] = field(default=())
+    text: str = field(default="", compare=False, repr=False)
+    """The TOML it was parsed from, kept so every version that decides can be stored."""
 
     @property
     def guard_escalate(self) -> timedelta:

@@ -266,6 +266,35 @@ class ReasonCount(_Record):
     refund_amount: int
 
 
+class PolicyVersionRecord(_Record):
+    """One policy text, by its content hash, and who first brought it (an install or config)."""
+
+    version: str
+    name: str
+    text: str
+    first_seen_at: datetime
+    first_seen_by: str
+
+
+class PolicyRole(StrEnum):
+    live = "live"
+    """The policy that decides and pushes."""
+    shadow = "shadow"
+    """A candidate decided beside the live one, recorded and never pushed."""
+
+
+class PolicyInstallRecord(_Record):
+    """One install: ``version`` None stops a shadow; ``shop_id`` None is every shop."""
+
+    id: int
+    version: str | None
+    shop_id: str | None
+    role: PolicyRole
+    installed_by: str
+    installed_at: datetime
+    note: str = ""
+
+
 class Store(Protocol):
     """The daemon's only view of persistence."""
 
@@ -606,4 +635,43 @@ class Store(Protocol):
 
     def refund_reason_counts(self, since: datetime, until: datetime) -> list[ReasonCount]:
         """Cases first seen in [since, until) counted per shop, SKU and reason, most first."""
+        ...
+
+    # policy history and safety (issue 20) -------------------------------------------------
+    def record_policy_version(
+        self, version: str, *, name: str, text: str, actor: str
+    ) -> PolicyVersionRecord:
+        """Keep a policy text by its hash (no-op if kept): every version that decides is kept."""
+        ...
+
+    def install_policy(
+        self,
+        version: str | None,
+        *,
+        shop_id: str | None,
+        role: PolicyRole,
+        actor: str,
+        event: str,
+        name: str = "",
+        text: str = "",
+        note: str = "",
+        details: Mapping[str, Any] | None = None,
+    ) -> PolicyInstallRecord:
+        """Record an install (its text kept by hash), audited as ``event``, in one transaction."""
+        ...
+
+    def get_policy_version(self, version: str) -> PolicyVersionRecord | None: ...
+
+    def policy_versions(self) -> list[PolicyVersionRecord]:
+        """Oldest first."""
+        ...
+
+    def policy_installs(
+        self, *, shop_id: str | None = None, role: PolicyRole | None = None
+    ) -> list[PolicyInstallRecord]:
+        """Newest first; ``shop_id`` gives that shop's installs and those for every shop."""
+        ...
+
+    def current_policy_install(self, shop_id: str, role: PolicyRole) -> PolicyInstallRecord | None:
+        """The latest install of ``role`` for this shop or for every shop."""
         ...

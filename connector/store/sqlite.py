@@ -62,6 +62,9 @@ from connector.store.api import (
     DecisionRecord,
     EffectRecord,
     EffectSpec,
+    PolicyInstallRecord,
+    PolicyRole,
+    PolicyVersionRecord,
     QuarantineRecord,
     ReasonCount,
     ShopRecord,
@@ -1828,6 +1831,96 @@ class SqliteStore:
             for r in rows
         ]
 
+    # policy history and safety (issue 20) ----------------------------------------------------
+    def record_policy_version(
+        self, version: str, *, name: str, text: str, actor: str
+    ) -> PolicyVersionRecord:
+        check_actor(actor)
+        with self.unit_of_work():
+            self._write(
+                "INSERT OR IGNORE INTO policy_versions (version, name, text, first_seen_at, "
+                "first_seen_by) VALUES (?, ?, ?, ?, ?)",
+                (version, name, text, self._now(), actor),
+            )
+            found = self.get_policy_version(version)
+            assert found is not None
+            return found
+
+    def install_policy(
+        self,
+        version: str | None,
+        *,
+        shop_id: str | None,
+        role: PolicyRole,
+        actor: str,
+        event: str,
+        name: str = "",
+        text: str = "",
+        note: str = "",
+        details: Mapping[str, Any] | None = None,
+    ) -> PolicyInstallRecord:
+        check_actor(actor)
+        with self.unit_of_work():
+            if version is not None:
+                self.record_policy_version(version, name=name, text=text, actor=actor)
+            cursor = self._write(
+                "INSERT INTO policy_installs (version, shop_id, role, installed_by, "
+                "installed_at, note) VALUES (?, ?, ?, ?, ?, ?)",
+                (version, shop_id, str(role), actor, self._now(), note),
+            )
+            install_id = int(cursor.lastrowid or 0)
+            self.append_audit(
+                event,
+                actor=actor,
+                shop_id=shop_id,
+                details={
+                    "install_id": install_id,
+                    "version": version,
+                    "policy_name": name or None,
+                    "role": str(role),
+                    "shop_id": shop_id,
+                    "note": note or None,
+                    **(details or {}),
+                },
+            )
+            row = self._one("SELECT * FROM policy_installs WHERE id = ?", (install_id,))
+            assert row is not None
+            return _policy_install(row)
+
+    def get_policy_version(self, version: str) -> PolicyVersionRecord | None:
+        row = self._one("SELECT * FROM policy_versions WHERE version = ?", (version,))
+        return None if row is None else _policy_version(row)
+
+    def policy_versions(self) -> list[PolicyVersionRecord]:
+        rows = self._rows("SELECT * FROM policy_versions ORDER BY first_seen_at, version")
+        return [_policy_version(r) for r in rows]
+
+    def policy_installs(
+        self, *, shop_id: str | None = None, role: PolicyRole | None = None
+    ) -> list[PolicyInstallRecord]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if shop_id is not None:
+            clauses.append("(shop_id = ? OR shop_id IS NULL)")
+            params.append(shop_id)
+        if role is not None:
+            clauses.append("role = ?")
+            params.append(str(role))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(
+            f"SELECT * FROM policy_installs {where} ORDER BY id DESC",  # noqa: S608
+            tuple(params),
+        )
+        return [_policy_install(r) for r in rows]
+
+    def current_policy_install(self, shop_id: str, role: PolicyRole) -> PolicyInstallRecord | None:
+        row = self._one(
+            "SELECT * FROM policy_installs WHERE role = ? AND (shop_id = ? OR shop_id IS NULL) "
+            "ORDER BY id DESC LIMIT 1",
+            (str(role), shop_id),
+        )
+        return None if row is None else _policy_install(row)
+
 
 # row -> record ---------------------------------------------------------------------------------
 def _ms(latency_ms: float | None) -> float | None:
@@ -1996,4 +2089,26 @@ def _console_user(row: Mapping[str, Any]) -> ConsoleUserRecord:
         created_at=_dt_req(row["created_at"]),
         created_by=row["created_by"],
         disabled=bool(row["disabled"]),
+    )
+
+
+def _policy_version(row: Mapping[str, Any]) -> PolicyVersionRecord:
+    return PolicyVersionRecord(
+        version=row["version"],
+        name=row["name"],
+        text=row["text"],
+        first_seen_at=_dt_req(row["first_seen_at"]),
+        first_seen_by=row["first_seen_by"],
+    )
+
+
+def _policy_install(row: Mapping[str, Any]) -> PolicyInstallRecord:
+    return PolicyInstallRecord(
+        id=int(row["id"]),
+        version=row["version"],
+        shop_id=row["shop_id"],
+        role=PolicyRole(row["role"]),
+        installed_by=row["installed_by"],
+        installed_at=_dt_req(row["installed_at"]),
+        note=row["note"] or "",
     )
