@@ -296,3 +296,13 @@ CREATE TABLE policy_installs (
 CREATE INDEX policy_installs_shop ON policy_installs (role, shop_id, id)
 """,
     )
+
+
+@migrations(name="0008_decision_facts")
+def decision_facts(db: Database) -> None:
+    """The facts each decision was made on (the enriched case, as decided) and the time given
+    to the policy: the case row is overwritten by later polls, so without these no decision
+    could be replayed exactly (issue 20: backtest covers decisions made after this)."""
+    _run(db, "ALTER TABLE decisions ADD COLUMN facts_json TEXT")
+    _run(db, "ALTER TABLE decisions ADD COLUMN facts_at TEXT")
+    _run(db, "CREATE INDEX decisions_decided_at ON decisions (decided_at)")
