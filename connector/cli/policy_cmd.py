@@ -403,5 +403,107 @@ def policy_diff(
     typer.echo(f"{len(changes)} change(s)")
 
 
+def parse_window(text: str, now: datetime) -> datetime:
+    """``30d``, ``12h``, ``90m`` back from now, or an ISO date / date-time with offset."""
+    from datetime import timedelta
+
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    number, unit = text[:-1], text[-1:]
+    if unit in units and number.isdigit():
+        return now - timedelta(**{units[unit]: int(number)})
+    from connector.cli.audit_cmd import parse_since
+
+    return parse_since(text)
+
+
+def run_backtest(store: Any, candidate: Policy, *, since: datetime | None, shop: str | None) -> Any:
+    from connector.policy.backtest import backtest
+
+    def recorded(version: str) -> Policy | None:
+        try:
+            return history.stored_policy(store, version)
+        except PolicyError:
+            return None
+
+    rows = store.decisions_to_replay(since=since, shop_id=shop)
+    return backtest(rows, candidate, recorded)
+
+
+@policy_app.command("backtest")
+def policy_backtest(
+    candidate_file: Annotated[Path, typer.Argument(metavar="CANDIDATE.toml")],
+    since: Annotated[
+        str, typer.Option("--since", help="How far back: 30d, 12h, or an ISO date.")
+    ] = "30d",
+    shop: ShopOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write an HTML report with a chart.")
+    ] = None,
+    state_dir: StateDirOption = None,
+) -> None:
+    """Replay each case's latest decision in range through CANDIDATE, on the facts and at the
+    time it was decided; show what changes, the money at stake and agreement with people."""
+    from connector.formatting import yuan, yuan_with_sign
+    from connector.policy.backtest_html import render_html
+
+    candidate = checked_policy(candidate_file) if not as_json else _load(candidate_file)
+    start = parse_window(since, CLOCK.now())
+    with state_store(state_dir) as store:
+        report = run_backtest(store, candidate, since=start, shop=shop)
+    scope = f"decisions since {start.isoformat()} for {shop or 'every shop'}"
+    if html is not None:
+        try:
+            html.write_text(render_html(report, scope=scope), encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"error: cannot write {html}: {exc.strerror or exc}") from None
+    if as_json:
+        doc = report.as_json() | {"since": start.isoformat(), "shop": shop}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        return
+    money, agreement = report.money(), report.agreement()
+    typer.echo(f"backtest of {candidate.name!r} {candidate.version}: {scope}")
+    typer.echo(f"replayed {report.replayed} decision(s); {report.changed} decided differently")
+    typer.echo(
+        f"automatic refunds: +{money['added_cases']} case(s) {yuan(money['added_fen'])} yuan,"
+        f" -{money['removed_cases']} case(s) {yuan(money['removed_fen'])} yuan;"
+        f" money moved differently {yuan_with_sign(money['delta_fen'])} yuan"
+    )
+    if report.changed:
+        table = Table(title="changed decisions by rule")
+        for column in (
+            "recorded rule",
+            "action",
+            "candidate rule",
+            "action",
+            "cases",
+            "yuan",
+            "ids",
+        ):
+            table.add_column(column, overflow="fold")
+        for group in report.by_rule():
+            table.add_row(
+                group["from_rule"],
+                group["from_action"],
+                group["to_rule"],
+                group["to_action"],
+                str(group["count"]),
+                yuan_with_sign(int(group["money_delta_fen"])),
+                ", ".join(group["case_ids"][:10]) + (" …" if group["count"] > 10 else ""),
+            )
+        _console().print(table)
+    rate = agreement["rate"]
+    typer.echo(
+        f"agreement with people: {agreement['agreed']}/{agreement['cases']}"
+        + ("" if rate is None else f" ({rate:.1%})")
+    )
+    for action, cells in agreement["matrix"].items():
+        for person_action, ids in cells.items():
+            mark = "=" if action == person_action else "≠"
+            typer.echo(f"  candidate {action} {mark} person {person_action}: {', '.join(ids)}")
+    if html is not None:
+        typer.echo(f"HTML report written to {html}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(policy_app, name="policy")

@@ -557,6 +557,8 @@ class Daemon:
                 trace=[step.model_dump(mode="json") for step in decision.trace],
                 effects=[*effects, *notices],
                 first_attempt_at=now,
+                facts=case,
+                facts_at=now,  # issue 20: kept for backtests
             )
             self.store.set_case_state(
                 record.key,

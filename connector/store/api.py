@@ -295,6 +295,22 @@ class PolicyInstallRecord(_Record):
     note: str = ""
 
 
+class ReplayRow(NamedTuple):
+    """A policy decision as a backtest replays it: the facts and time it was made on, and what
+    a person decided after it, if anyone did (JSON left as text: parsed only when replayed)."""
+
+    decision_id: int
+    key: CaseKey
+    policy_version: str
+    rule_id: str
+    action: str
+    params_json: str
+    facts_json: str
+    facts_at: datetime
+    person_action: str | None
+    person: str | None
+
+
 class Store(Protocol):
     """The daemon's only view of persistence."""
 
@@ -372,7 +388,11 @@ class Store(Protocol):
         actor: str = "policy",
         effects: Sequence[EffectSpec] = (),
         first_attempt_at: datetime | None = None,
-    ) -> tuple[DecisionRecord, list[EffectRecord]]: ...
+        facts: RefundCase | None = None,
+        facts_at: datetime | None = None,
+    ) -> tuple[DecisionRecord, list[EffectRecord]]:
+        """``facts``/``facts_at``: the case and time the policy decided on (backtests)."""
+        ...
 
     def enqueue_effects(
         self,
@@ -674,4 +694,11 @@ class Store(Protocol):
 
     def current_policy_install(self, shop_id: str, role: PolicyRole) -> PolicyInstallRecord | None:
         """The latest install of ``role`` for this shop or for every shop."""
+        ...
+
+    def decisions_to_replay(
+        self, *, since: datetime | None = None, shop_id: str | None = None
+    ) -> list[ReplayRow]:
+        """Each case's latest policy decision kept with its facts, decided at or after ``since``,
+        with the latest person's decision after it (oldest first)."""
         ...

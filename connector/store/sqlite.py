@@ -67,6 +67,7 @@ from connector.store.api import (
     PolicyVersionRecord,
     QuarantineRecord,
     ReasonCount,
+    ReplayRow,
     ShopRecord,
     StoredVersion,
     TaskRecord,
@@ -774,8 +775,12 @@ class SqliteStore:
         actor: str = "policy",
         effects: Sequence[EffectSpec] = (),
         first_attempt_at: datetime | None = None,
+        facts: RefundCase | None = None,
+        facts_at: datetime | None = None,
     ) -> tuple[DecisionRecord, list[EffectRecord]]:
-        """Decision + its effects + the ``decided`` audit entry, in one transaction."""
+        """Decision + its effects + the ``decided`` audit entry, in one transaction.
+
+        ``facts``/``facts_at``: the case and time the policy decided on, kept for backtests."""
         check_actor(actor)
         clean_params = clean_details(params)
         trace_doc = json.loads(_dumps(list(trace)))
@@ -784,8 +789,8 @@ class SqliteStore:
             now = self._now()
             cursor = self._write(
                 "INSERT INTO decisions (platform, shop_id, case_id, decided_version, "
-                "policy_version, rule_id, action, params_json, trace_json, decided_at, actor) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "policy_version, rule_id, action, params_json, trace_json, decided_at, actor, "
+                "facts_json, facts_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     *key,
                     decided_version,
@@ -796,6 +801,8 @@ class SqliteStore:
                     _dumps(trace_doc),
                     now,
                     actor,
+                    None if facts is None else facts.model_dump_json(),
+                    _ts_opt(facts_at),
                 ),
             )
             decision_id = int(cursor.lastrowid or 0)
@@ -1920,6 +1927,50 @@ class SqliteStore:
             (str(role), shop_id),
         )
         return None if row is None else _policy_install(row)
+
+    def decisions_to_replay(
+        self, *, since: datetime | None = None, shop_id: str | None = None
+    ) -> list[ReplayRow]:
+        clauses = ["actor = 'policy'", "facts_json IS NOT NULL"]
+        params: list[Any] = []
+        if since is not None:
+            clauses.append("decided_at >= ?")
+            params.append(ts(since))
+        if shop_id is not None:
+            clauses.append("shop_id = ?")
+            params.append(shop_id)
+        where = " AND ".join(clauses)
+        latest = (
+            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY platform, shop_id, "  # noqa: S608
+            f"case_id ORDER BY id DESC) AS nth FROM decisions WHERE {where}) WHERE nth = 1"
+        )
+        rows = self._rows(
+            "SELECT d.id, d.platform, d.shop_id, d.case_id, d.policy_version, d.rule_id, "  # noqa: S608
+            "d.action, d.params_json, d.facts_json, d.facts_at, d.decided_at, "
+            "(SELECT h.action || ' ' || h.actor FROM decisions h WHERE h.platform = d.platform "
+            " AND h.shop_id = d.shop_id AND h.case_id = d.case_id AND h.id > d.id "
+            " AND h.actor LIKE 'human:%' ORDER BY h.id DESC LIMIT 1) AS person "
+            f"FROM ({latest}) d ORDER BY d.id",
+            tuple(params),
+        )
+        out: list[ReplayRow] = []
+        for r in rows:
+            person_action, _, person = (r["person"] or "").partition(" ")
+            out.append(
+                ReplayRow(
+                    decision_id=int(r["id"]),
+                    key=(r["platform"], r["shop_id"], r["case_id"]),
+                    policy_version=r["policy_version"],
+                    rule_id=r["rule_id"],
+                    action=r["action"],
+                    params_json=r["params_json"],
+                    facts_json=r["facts_json"],
+                    facts_at=_dt_req(r["facts_at"] or r["decided_at"]),
+                    person_action=person_action or None,
+                    person=person or None,
+                )
+            )
+        return out
 
 
 # row -> record ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from daemon_world import World
 
-from connector.policy import history, load_default_policy, parse_policy
+from connector.policy import Policy, history, load_default_policy, parse_policy
 from connector.policy.loader import default_policy_text
 
 pytestmark = pytest.mark.integration
@@ -57,3 +57,24 @@ def test_an_installed_policy_decides_the_next_case_without_a_restart(world: Worl
     assert again.policy_version == stricter.version
     assert (again.rule_id, again.action) == ("2-high-value", "human")
     assert "agree_refund" not in world.effects_at_platform(second)
+
+
+def test_backtest_replays_what_the_daemon_decided(world: World) -> None:
+    from connector.policy.backtest import backtest
+
+    case_id = seed_approvable(world)
+    world.daemon.run_once(full=True)
+    # The platform's later versions overwrite the case row; the decision keeps its facts.
+    world.advance(timedelta(minutes=5))
+    world.daemon.run_once(full=True)
+
+    def recorded(version: str) -> Policy | None:
+        return history.stored_policy(world.store, version)
+
+    rows = world.store.decisions_to_replay()
+    assert [r.key[2] for r in rows] == [case_id]
+    live = backtest(rows, load_default_policy(), recorded)
+    assert (live.replayed, live.changed) == (1, 0)
+    strict = backtest(rows, parse_policy(stricter_text(), "stricter.toml"), recorded)
+    assert strict.changed == 1
+    assert strict.money()["delta_fen"] == -29900
