@@ -31,7 +31,7 @@ from connector.policy import (
     Policy,
     decide,
     decide_quarantined,
-    find_shadowed_rules,
+    find_unreachable_rules,
     history,
     load_policy,
 )
@@ -80,7 +80,7 @@ def check(
 ) -> None:
     """Validate a policy; warn about rules that can never match. Exit 1 on errors."""
     policy = _load(policy_file)
-    warnings = [str(w) for w in find_shadowed_rules(policy)]
+    warnings = [str(w) for w in find_unreachable_rules(policy)]
     warnings += [
         f"threshold {name!r} is defined but no rule uses it" for name in policy.unused_thresholds
     ]
@@ -279,7 +279,7 @@ def person(name: str) -> str:
 def checked_policy(policy_file: Path) -> Policy:
     """Load and check like ``policy check``; print its warnings; exit 1 on errors."""
     policy = _load(policy_file)
-    for warning in find_shadowed_rules(policy):
+    for warning in find_unreachable_rules(policy):
         typer.echo(f"warning: {warning}")
     for name in policy.unused_thresholds:
         typer.echo(f"warning: threshold {name!r} is defined but no rule uses it")
