@@ -306,3 +306,31 @@ def decision_facts(db: Database) -> None:
     _run(db, "ALTER TABLE decisions ADD COLUMN facts_json TEXT")
     _run(db, "ALTER TABLE decisions ADD COLUMN facts_at TEXT")
     _run(db, "CREATE INDEX decisions_decided_at ON decisions (decided_at)")
+
+
+@migrations(name="0009_shadow_decisions")
+def shadow_decisions(db: Database) -> None:
+    """What a shadow (candidate) policy decided beside each live decision, with the live one:
+    recorded, never pushed (issue 20: shadow mode)."""
+    _run(
+        db,
+        """
+CREATE TABLE shadow_decisions (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    decided_version TEXT,
+    shadow_version TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    refund_amount INTEGER NOT NULL,
+    live_version TEXT NOT NULL,
+    live_rule_id TEXT NOT NULL,
+    live_action TEXT NOT NULL,
+    live_refund_amount INTEGER NOT NULL,
+    decided_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX shadow_decisions_shop ON shadow_decisions (shop_id, shadow_version, id)
+""",
+    )
