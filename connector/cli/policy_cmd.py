@@ -505,5 +505,95 @@ def policy_backtest(
         typer.echo(f"HTML report written to {html}")
 
 
+@policy_app.command("shadow")
+def policy_shadow(
+    what: Annotated[
+        str,
+        typer.Argument(
+            metavar="CANDIDATE.toml|stop|report",
+            help="A candidate policy to run beside the live one, 'stop', or 'report'.",
+        ),
+    ],
+    shop: Annotated[str, typer.Option("--shop", help="The shop to shadow.")],
+    name: Annotated[
+        str | None, typer.Option("--as", help="Your name for the audit log (start/stop).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="report: print JSON.")] = False,
+    state_dir: StateDirOption = None,
+) -> None:
+    """Shadow mode: the candidate decides every case of SHOP beside the live policy; its
+    decisions are recorded (audited shadow_decided) and never pushed."""
+    from connector.policy import shadow
+
+    if what == "report":
+        with state_store(state_dir) as store:
+            doc = shadow.shadow_report(store, shop).as_json()
+        if as_json:
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        else:
+            print_shadow_report(doc)
+        return
+    if name is None:
+        raise _fail("error: --as NAME is required to start or stop a shadow (it is audited)")
+    actor = person(name)
+    with state_store(state_dir, write=True) as store:
+        if what == "stop":
+            try:
+                shadow.stop(store, shop_id=shop, actor=actor)
+            except PolicyError as exc:
+                raise _fail(str(exc)) from None
+            typer.echo(f"shadow stopped for {shop} (audited as {actor})")
+            return
+        candidate = checked_policy(Path(what))
+        shadow.start(store, candidate, shop_id=shop, actor=actor)
+    typer.echo(
+        f"shadow {candidate.name!r} {candidate.version} runs beside the live policy of {shop};"
+        f" see `policy shadow report --shop {shop}` (audited as {actor})"
+    )
+
+
+def print_shadow_report(doc: dict[str, Any]) -> None:
+    from connector.formatting import yuan_with_sign
+
+    typer.echo(f"shadow {doc['shadow_version'] or '(none)'} for {doc['shop_id']}:")
+    typer.echo(
+        f"  {doc['decisions']} case(s) decided twice; shadow agrees with live on"
+        f" {doc['agree_with_live']}, differs on {doc['disagree_with_live']}"
+    )
+    for pair in doc["live_vs_shadow"]:
+        if pair["live"] != pair["shadow"]:
+            ids = ", ".join(pair["case_ids"][:10])
+            typer.echo(
+                f"    live {pair['live']} -> shadow {pair['shadow']}: {pair['count']} ({ids})"
+            )
+    typer.echo(
+        f"  automatic refunds, shadow minus live: {yuan_with_sign(doc['money_delta_fen'])} yuan"
+    )
+    people = doc["people"]
+    typer.echo(
+        f"  cases a person decided: {people['cases']}; shadow agreed with the person on"
+        f" {people['shadow_agreed']}, live on {people['live_agreed']}"
+    )
+
+
+@policy_app.command("promote")
+def policy_promote(
+    shop: Annotated[str, typer.Option("--shop", help="The shop whose shadow goes live.")],
+    name: AsOption,
+    note: Annotated[str, typer.Option("--note", help="Why (kept in the audit log).")] = "",
+    state_dir: StateDirOption = None,
+) -> None:
+    """Make the shop's shadow policy live (audited policy_promoted) and end the shadow."""
+    from connector.policy import shadow
+
+    actor = person(name)
+    with state_store(state_dir, write=True) as store:
+        try:
+            record = shadow.promote(store, shop_id=shop, actor=actor, note=note)
+        except PolicyError as exc:
+            raise _fail(str(exc)) from None
+    typer.echo(f"promoted {record.version} to live for {shop} (audited as {actor})")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(policy_app, name="policy")

@@ -780,8 +780,11 @@ def create_console_app(
     secure_cookies: bool = False,
 ) -> Starlette:
     """The console as an ASGI app over ``store`` (shared with the daemon; it is thread-safe)."""
+    from connector.console.safety import routes as safety_routes  # issue 20
+
     case = "/cases/{platform}/{shop_id}/{case_id}"
     routes = [
+        *safety_routes(),
         Route("/", home),
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),

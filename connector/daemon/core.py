@@ -63,6 +63,7 @@ from connector.policy import (
 )
 from connector.policy.decision import action_zh
 from connector.policy.history import with_live_policy
+from connector.policy.shadow import decide_beside
 from connector.retrying import make_retrying
 from connector.store import (
     CLOSED_CASE_STATES,
@@ -586,6 +587,7 @@ class Daemon:
                     details={"action": decision.action.value, "rule_id": decision.rule_id},
                 )
         crash_point("decide.committed")
+        decide_beside(self.store, record.key, case, now, decision)  # issue 20: shadow mode
         self.metrics.decision(shop.platform, decision.action.value, decision.rule_id or "(none)")
         return decision
 

@@ -311,6 +311,26 @@ class ReplayRow(NamedTuple):
     person: str | None
 
 
+class ShadowDecisionRecord(_Record):
+    """A shadow policy's decision beside the live one, and what a person did after, if any."""
+
+    id: int
+    platform: str
+    shop_id: str
+    case_id: str
+    decided_version: str | None
+    shadow_version: str
+    rule_id: str
+    action: str
+    refund_amount: int
+    live_version: str
+    live_rule_id: str
+    live_action: str
+    live_refund_amount: int
+    decided_at: datetime
+    person_action: str | None = None
+
+
 class Store(Protocol):
     """The daemon's only view of persistence."""
 
@@ -701,4 +721,28 @@ class Store(Protocol):
     ) -> list[ReplayRow]:
         """Each case's latest policy decision kept with its facts, decided at or after ``since``,
         with the latest person's decision after it (oldest first)."""
+        ...
+
+    def record_shadow_decision(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        shadow_version: str,
+        rule_id: str,
+        action: str,
+        refund_amount: int,
+        live_version: str,
+        live_rule_id: str,
+        live_action: str,
+        live_refund_amount: int,
+    ) -> ShadowDecisionRecord:
+        """Record it with its ``shadow_decided`` audit entry; it has no effects, ever."""
+        ...
+
+    def shadow_decisions(
+        self, shop_id: str, *, shadow_version: str | None = None
+    ) -> list[ShadowDecisionRecord]:
+        """Each case's latest shadow decision for this shop (and version), oldest first, with
+        the latest person's decision made on the case since."""
         ...

@@ -68,6 +68,7 @@ from connector.store.api import (
     QuarantineRecord,
     ReasonCount,
     ReplayRow,
+    ShadowDecisionRecord,
     ShopRecord,
     StoredVersion,
     TaskRecord,
@@ -1972,6 +1973,82 @@ class SqliteStore:
             )
         return out
 
+    def record_shadow_decision(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        shadow_version: str,
+        rule_id: str,
+        action: str,
+        refund_amount: int,
+        live_version: str,
+        live_rule_id: str,
+        live_action: str,
+        live_refund_amount: int,
+    ) -> ShadowDecisionRecord:
+        with self.unit_of_work():
+            cursor = self._write(
+                "INSERT INTO shadow_decisions (platform, shop_id, case_id, decided_version, "
+                "shadow_version, rule_id, action, refund_amount, live_version, live_rule_id, "
+                "live_action, live_refund_amount, decided_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *key,
+                    decided_version,
+                    shadow_version,
+                    rule_id,
+                    action,
+                    refund_amount,
+                    live_version,
+                    live_rule_id,
+                    live_action,
+                    live_refund_amount,
+                    self._now(),
+                ),
+            )
+            shadow_id = int(cursor.lastrowid or 0)
+            self.append_audit(
+                "shadow_decided",
+                actor="policy",
+                key=key,
+                details={
+                    "shadow_decision_id": shadow_id,
+                    "shadow_version": shadow_version,
+                    "rule_id": rule_id,
+                    "action": action,
+                    "refund_amount": refund_amount,
+                    "live_version": live_version,
+                    "live_rule_id": live_rule_id,
+                    "live_action": live_action,
+                    "agrees": action == live_action,
+                },
+            )
+            row = self._one("SELECT * FROM shadow_decisions WHERE id = ?", (shadow_id,))
+            assert row is not None
+            return _shadow_decision(row)
+
+    def shadow_decisions(
+        self, shop_id: str, *, shadow_version: str | None = None
+    ) -> list[ShadowDecisionRecord]:
+        clauses, params = ["shop_id = ?"], [shop_id]
+        if shadow_version is not None:
+            clauses.append("shadow_version = ?")
+            params.append(shadow_version)
+        where = " AND ".join(clauses)
+        latest = (
+            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY platform, shop_id, "  # noqa: S608
+            f"case_id ORDER BY id DESC) AS nth FROM shadow_decisions WHERE {where}) WHERE nth = 1"
+        )
+        rows = self._rows(
+            "SELECT s.*, (SELECT h.action FROM decisions h WHERE h.platform = s.platform "  # noqa: S608
+            " AND h.shop_id = s.shop_id AND h.case_id = s.case_id AND h.decided_at >= s.decided_at"
+            " AND h.actor LIKE 'human:%' ORDER BY h.id DESC LIMIT 1) AS person_action "
+            f"FROM ({latest}) s ORDER BY s.id",
+            tuple(params),
+        )
+        return [_shadow_decision(r) for r in rows]
+
 
 # row -> record ---------------------------------------------------------------------------------
 def _ms(latency_ms: float | None) -> float | None:
@@ -2162,4 +2239,24 @@ def _policy_install(row: Mapping[str, Any]) -> PolicyInstallRecord:
         installed_by=row["installed_by"],
         installed_at=_dt_req(row["installed_at"]),
         note=row["note"] or "",
+    )
+
+
+def _shadow_decision(row: Mapping[str, Any]) -> ShadowDecisionRecord:
+    return ShadowDecisionRecord(
+        id=int(row["id"]),
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        case_id=row["case_id"],
+        decided_version=row["decided_version"],
+        shadow_version=row["shadow_version"],
+        rule_id=row["rule_id"],
+        action=row["action"],
+        refund_amount=int(row["refund_amount"]),
+        live_version=row["live_version"],
+        live_rule_id=row["live_rule_id"],
+        live_action=row["live_action"],
+        live_refund_amount=int(row["live_refund_amount"]),
+        decided_at=_dt_req(row["decided_at"]),
+        person_action=row.get("person_action"),
     )

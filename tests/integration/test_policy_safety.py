@@ -78,3 +78,22 @@ def test_backtest_replays_what_the_daemon_decided(world: World) -> None:
     strict = backtest(rows, parse_policy(stricter_text(), "stricter.toml"), recorded)
     assert strict.changed == 1
     assert strict.money()["delta_fen"] == -29900
+
+
+def test_shadow_decides_beside_the_live_policy_and_is_never_pushed(world: World) -> None:
+    from connector.policy import shadow
+
+    stricter = parse_policy(stricter_text(), "stricter.toml")
+    shadow.start(world.store, stricter, shop_id=SHOP, actor="human:li")
+    case_id = seed_approvable(world)
+    world.daemon.run_once(full=True)
+    # Live approved and pushed; the shadow would have sent it to a person and pushed nothing.
+    assert "agree_refund" in world.effects_at_platform(case_id)
+    [recorded] = world.store.shadow_decisions(SHOP)
+    assert (recorded.live_action, recorded.action) == ("approve_refund", "human")
+    assert recorded.live_refund_amount == 29900
+    assert recorded.refund_amount == 0
+    kinds = [str(e.kind) for e in world.store.effects_of_case(key(case_id))]
+    assert kinds.count("agree_refund") == 1
+    report = shadow.shadow_report(world.store, SHOP).as_json()
+    assert report["disagree_with_live"] == 1
