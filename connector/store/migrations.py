@@ -334,3 +334,30 @@ CREATE TABLE shadow_decisions (
 CREATE INDEX shadow_decisions_shop ON shadow_decisions (shop_id, shadow_version, id)
 """,
     )
+
+
+@migrations(name="0010_cap_ledger")
+def cap_ledger(db: Database) -> None:
+    """Every automatic money-moving approval, counted when admitted under the shop's caps
+    (``counted``), a deadline fallback counted apart (``fallback``), or a case sent to people
+    because a cap would be crossed (``held``). Counted and written in one write transaction,
+    so caps hold across worker processes (issue 20: blast-radius caps, the breaker's rates)."""
+    _run(
+        db,
+        """
+CREATE TABLE cap_ledger (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    decided_version TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('counted', 'fallback', 'held')),
+    amount INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    UNIQUE (platform, shop_id, case_id, decided_version, kind)
+) STRICT;
+CREATE INDEX cap_ledger_shop ON cap_ledger (shop_id, kind, at)
+""",
+    )
