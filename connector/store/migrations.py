@@ -361,3 +361,26 @@ CREATE TABLE cap_ledger (
 CREATE INDEX cap_ledger_shop ON cap_ledger (shop_id, kind, at)
 """,
     )
+
+
+@migrations(name="0011_pauses")
+def pauses(db: Database) -> None:
+    """The kill switch: a pause of automatic pushes for every shop or one, and the breaker's
+    pause of automatic approval for one refund reason; open until resumed (issue 20)."""
+    _run(
+        db,
+        """
+CREATE TABLE pauses (
+    id INTEGER PRIMARY KEY,
+    shop_id TEXT,
+    reason_code TEXT,
+    hold_fallbacks INTEGER NOT NULL DEFAULT 0,
+    why TEXT NOT NULL,
+    paused_by TEXT NOT NULL,
+    paused_at TEXT NOT NULL,
+    resumed_by TEXT,
+    resumed_at TEXT
+) STRICT;
+CREATE INDEX pauses_open ON pauses (resumed_at)
+""",
+    )
