@@ -63,8 +63,8 @@ from connector.policy import (
 )
 from connector.policy.decision import action_zh
 from connector.policy.history import with_live_policy
-from connector.policy.shadow import decide_beside
 from connector.retrying import make_retrying
+from connector.safety import after_decision, gate, holds_effect
 from connector.store import (
     CLOSED_CASE_STATES,
     CaseKey,
@@ -515,6 +515,7 @@ class Daemon:
             )
         decision = self._cap_to_refundable(case, decision)
         decision = self._within_adapter(shop, decision)
+        decision = gate(self.store, shop.policy, record.key, case, decision, now)  # issue 20
         steps = plan(case, decision, shop.policy, now, shop.templates, shop.adapter.capabilities)
         no_proof = _lacks(shop, Capability.refuse_with_proof_image)
         effects = [
@@ -587,7 +588,7 @@ class Daemon:
                     details={"action": decision.action.value, "rule_id": decision.rule_id},
                 )
         crash_point("decide.committed")
-        decide_beside(self.store, record.key, case, now, decision)  # issue 20: shadow mode
+        after_decision(self.store, self.notifier, record.key, case, now, decision)  # issue 20
         self.metrics.decision(shop.platform, decision.action.value, decision.rule_id or "(none)")
         return decision
 
@@ -761,6 +762,8 @@ class Daemon:
         current = self.store.get_effect(effect.id)
         if current is None or current.status not in (EffectStatus.pending, EffectStatus.unknown):
             return "skipped"
+        if holds_effect(self.store, current, self.clock.now()):  # issue 20: paused
+            return "held"
         record = self.store.get_case(effect.case_key)
         if record is None:
             return "skipped"

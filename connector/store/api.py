@@ -331,6 +331,30 @@ class ShadowDecisionRecord(_Record):
     person_action: str | None = None
 
 
+class CapEntryKind(StrEnum):
+    counted = "counted"
+    """An automatic money-moving approval admitted under the shop's caps."""
+    fallback = "fallback"
+    """A deadline fallback: never held by a cap, counted apart."""
+    held = "held"
+    """Sent to people because a cap would have been crossed."""
+
+
+class PauseRecord(_Record):
+    """A pause: every shop (``shop_id`` None) or one; all automatic pushes, or (the breaker)
+    automatic approval for one refund ``reason_code``. Open until ``resumed_at``."""
+
+    id: int
+    shop_id: str | None
+    reason_code: str | None
+    hold_fallbacks: bool
+    why: str
+    paused_by: str
+    paused_at: datetime
+    resumed_by: str | None = None
+    resumed_at: datetime | None = None
+
+
 class Store(Protocol):
     """The daemon's only view of persistence."""
 
@@ -745,4 +769,62 @@ class Store(Protocol):
     ) -> list[ShadowDecisionRecord]:
         """Each case's latest shadow decision for this shop (and version), oldest first, with
         the latest person's decision made on the case since."""
+        ...
+
+    def cap_usage(self, shop_id: str, *, kind: CapEntryKind, since: datetime) -> tuple[int, int]:
+        """(count, fen) of this shop's ledger entries of ``kind`` at or after ``since``."""
+        ...
+
+    def add_cap_entry(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        kind: CapEntryKind,
+        amount: int,
+        reason: str,
+        detail: str = "",
+        at: datetime | None = None,
+    ) -> bool:
+        """Add a ledger entry; False (and nothing written) if this case version has one of
+        ``kind`` already. Call inside the unit of work that counted the usage."""
+        ...
+
+    def cap_entry_exists(
+        self, key: CaseKey, *, decided_version: str | None, kind: CapEntryKind
+    ) -> bool: ...
+
+    def cap_entries_by_reason(
+        self, shop_id: str, *, kind: CapEntryKind, since: datetime, until: datetime
+    ) -> dict[str, int]:
+        """Entries of ``kind`` in [since, until) per refund reason (the breaker's rates)."""
+        ...
+
+    def add_pause(
+        self,
+        *,
+        shop_id: str | None,
+        reason_code: str | None,
+        hold_fallbacks: bool,
+        why: str,
+        actor: str,
+        event: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> PauseRecord:
+        """Open a pause, audited as ``event`` in the same transaction."""
+        ...
+
+    def resume_pauses(
+        self, *, shop_id: str | None, reason_code: str | None, actor: str, why: str = ""
+    ) -> list[PauseRecord]:
+        """Close the open pauses of exactly this scope (audited ``resumed``); held effects
+        become due now."""
+        ...
+
+    def open_pauses(self) -> list[PauseRecord]: ...
+
+    def get_decision(self, decision_id: int) -> DecisionRecord | None: ...
+
+    def hold_effect(self, effect_id: int, *, until: datetime, why: str) -> None:
+        """Put a due effect off without counting an attempt (a pause holds it)."""
         ...

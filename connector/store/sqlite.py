@@ -50,6 +50,7 @@ from connector.store.api import (
     BUYER_HISTORY_WINDOW,
     CLOSED_CASE_STATES,
     DEFAULT_GUARD_LEAD,
+    CapEntryKind,
     CarrierClaimRecord,
     CaseChange,
     CaseKey,
@@ -62,6 +63,7 @@ from connector.store.api import (
     DecisionRecord,
     EffectRecord,
     EffectSpec,
+    PauseRecord,
     PolicyInstallRecord,
     PolicyRole,
     PolicyVersionRecord,
@@ -2049,6 +2051,154 @@ class SqliteStore:
         )
         return [_shadow_decision(r) for r in rows]
 
+    def cap_usage(self, shop_id: str, *, kind: CapEntryKind, since: datetime) -> tuple[int, int]:
+        row = self._one(
+            "SELECT count(*) AS n, COALESCE(sum(amount), 0) AS fen FROM cap_ledger "
+            "WHERE shop_id = ? AND kind = ? AND at >= ?",
+            (shop_id, str(kind), ts(since)),
+        )
+        assert row is not None
+        return int(row["n"]), int(row["fen"])
+
+    def add_cap_entry(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        kind: CapEntryKind,
+        amount: int,
+        reason: str,
+        detail: str = "",
+        at: datetime | None = None,
+    ) -> bool:
+        with self.unit_of_work():
+            cursor = self._write(
+                "INSERT OR IGNORE INTO cap_ledger (platform, shop_id, case_id, decided_version, "
+                "kind, amount, reason, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *key,
+                    decided_version or "",
+                    str(kind),
+                    amount,
+                    reason,
+                    detail,
+                    _ts_opt(at) or self._now(),
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def cap_entry_exists(
+        self, key: CaseKey, *, decided_version: str | None, kind: CapEntryKind
+    ) -> bool:
+        row = self._one(
+            "SELECT 1 AS found FROM cap_ledger WHERE platform = ? AND shop_id = ? AND case_id = ?"
+            " AND decided_version = ? AND kind = ?",
+            (*key, decided_version or "", str(kind)),
+        )
+        return row is not None
+
+    def cap_entries_by_reason(
+        self, shop_id: str, *, kind: CapEntryKind, since: datetime, until: datetime
+    ) -> dict[str, int]:
+        rows = self._rows(
+            "SELECT reason, count(*) AS n FROM cap_ledger WHERE shop_id = ? AND kind = ? "
+            "AND at >= ? AND at < ? GROUP BY reason",
+            (shop_id, str(kind), ts(since), ts(until)),
+        )
+        return {r["reason"]: int(r["n"]) for r in rows}
+
+    def add_pause(
+        self,
+        *,
+        shop_id: str | None,
+        reason_code: str | None,
+        hold_fallbacks: bool,
+        why: str,
+        actor: str,
+        event: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> PauseRecord:
+        check_actor(actor)
+        with self.unit_of_work():
+            cursor = self._write(
+                "INSERT INTO pauses (shop_id, reason_code, hold_fallbacks, why, paused_by, "
+                "paused_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (shop_id, reason_code, int(hold_fallbacks), why, actor, self._now()),
+            )
+            pause_id = int(cursor.lastrowid or 0)
+            self.append_audit(
+                event,
+                actor=actor,
+                shop_id=shop_id,
+                details={
+                    "pause_id": pause_id,
+                    "shop_id": shop_id,
+                    "reason_code": reason_code,
+                    "hold_fallbacks": hold_fallbacks,
+                    "why": why,
+                    **(details or {}),
+                },
+            )
+            row = self._one("SELECT * FROM pauses WHERE id = ?", (pause_id,))
+            assert row is not None
+            return _pause(row)
+
+    def resume_pauses(
+        self, *, shop_id: str | None, reason_code: str | None, actor: str, why: str = ""
+    ) -> list[PauseRecord]:
+        check_actor(actor)
+        with self.unit_of_work():
+            rows = self._rows(
+                "SELECT id FROM pauses WHERE resumed_at IS NULL AND shop_id IS ? "
+                "AND reason_code IS ?",
+                (shop_id, reason_code),
+            )
+            ids = [int(r["id"]) for r in rows]
+            now = self._now()
+            for pause_id in ids:
+                self._write(
+                    "UPDATE pauses SET resumed_by = ?, resumed_at = ? WHERE id = ?",
+                    (actor, now, pause_id),
+                )
+            if ids:
+                self.append_audit(
+                    "resumed",
+                    actor=actor,
+                    shop_id=shop_id,
+                    details={
+                        "pause_ids": ids,
+                        "shop_id": shop_id,
+                        "reason_code": reason_code,
+                        "why": why or None,
+                    },
+                )
+                self._write(
+                    "UPDATE effects SET next_attempt_at = ? WHERE status IN ('pending', 'unknown') "
+                    "AND last_error LIKE 'held: %'",
+                    (now,),
+                )
+            found = self._rows(
+                f"SELECT * FROM pauses WHERE id IN ({','.join('?' * len(ids))})",  # noqa: S608
+                tuple(ids),
+            )
+            return [_pause(r) for r in found]
+
+    def open_pauses(self) -> list[PauseRecord]:
+        rows = self._rows("SELECT * FROM pauses WHERE resumed_at IS NULL ORDER BY id")
+        return [_pause(r) for r in rows]
+
+    def get_decision(self, decision_id: int) -> DecisionRecord | None:
+        row = self._one("SELECT * FROM decisions WHERE id = ?", (decision_id,))
+        return None if row is None else _decision_record(row)
+
+    def hold_effect(self, effect_id: int, *, until: datetime, why: str) -> None:
+        with self.unit_of_work():
+            self._write(
+                "UPDATE effects SET next_attempt_at = ?, last_error = ?, updated_at = ? "
+                "WHERE id = ? AND status IN ('pending', 'unknown')",
+                (ts(until), f"held: {why}", self._now(), effect_id),
+            )
+
 
 # row -> record ---------------------------------------------------------------------------------
 def _ms(latency_ms: float | None) -> float | None:
@@ -2259,4 +2409,18 @@ def _shadow_decision(row: Mapping[str, Any]) -> ShadowDecisionRecord:
         live_refund_amount=int(row["live_refund_amount"]),
         decided_at=_dt_req(row["decided_at"]),
         person_action=row.get("person_action"),
+    )
+
+
+def _pause(row: Mapping[str, Any]) -> PauseRecord:
+    return PauseRecord(
+        id=int(row["id"]),
+        shop_id=row["shop_id"],
+        reason_code=row["reason_code"],
+        hold_fallbacks=bool(row["hold_fallbacks"]),
+        why=row["why"],
+        paused_by=row["paused_by"],
+        paused_at=_dt_req(row["paused_at"]),
+        resumed_by=row["resumed_by"],
+        resumed_at=_dt(row["resumed_at"]),
     )
