@@ -168,7 +168,7 @@ def admit(
             )
             return decision
         first_this_hour = store.cap_usage(key[1], kind=CapEntryKind.held, since=now - HOUR)[0] == 0
-        store.add_cap_entry(
+        new = store.add_cap_entry(
             key,
             decided_version=version,
             kind=CapEntryKind.held,
@@ -178,13 +178,14 @@ def admit(
             at=now,
         )
         if crossed is not None:
-            store.append_audit(
-                CAP_CROSSED,
-                actor="policy",
-                key=key,
-                details={"cap": crossed, "amount": amount, "rule_id": decision.rule_id},
-            )
-            if first_this_hour:
+            if new:  # another worker deciding this same version audited it already
+                store.append_audit(
+                    CAP_CROSSED,
+                    actor="policy",
+                    key=key,
+                    details={"cap": crossed, "amount": amount, "rule_id": decision.rule_id},
+                )
+            if new and first_this_hour:
                 raise_alert(CAP_CROSSED, {"cap": crossed, "amount": amount})
             return to_people(
                 decision,

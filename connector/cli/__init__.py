@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "connector.cli.ops_cmd",
     "connector.cli.queue_cmd",
     "connector.cli.users_cmd",
+    "connector.cli.pause_cmd",
 )
 
 

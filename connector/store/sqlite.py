@@ -2172,10 +2172,10 @@ class SqliteStore:
                         "why": why or None,
                     },
                 )
+                # Due at once, whatever the clock of whoever resumes (a CLI's or the daemon's).
                 self._write(
-                    "UPDATE effects SET next_attempt_at = ? WHERE status IN ('pending', 'unknown') "
-                    "AND last_error LIKE 'held: %'",
-                    (now,),
+                    "UPDATE effects SET next_attempt_at = created_at "
+                    "WHERE status IN ('pending', 'unknown') AND last_error LIKE 'held: %'"
                 )
             found = self._rows(
                 f"SELECT * FROM pauses WHERE id IN ({','.join('?' * len(ids))})",  # noqa: S608

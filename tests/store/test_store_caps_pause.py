@@ -311,3 +311,41 @@ def test_while_paused_decisions_go_to_people_but_fallbacks_go_out(store: SqliteS
     )
     pause.pause(store, shop_id="s1", actor="human:li", why="all", hold_fallbacks=True)
     assert pause.hold_if_paused(store, case, fallback).action is Action.human
+
+
+def test_a_crossed_cap_sends_one_webhook_alert_with_the_decision(store: SqliteStore) -> None:
+    import httpx
+
+    from connector import safety
+    from connector.notify import WebhookNotifier
+
+    notifier = WebhookNotifier(
+        url="http://127.0.0.1:9/hook",
+        secret="s" * 20,
+        events=["cap_crossed"],
+        http=httpx.Client(),
+        clock=FakeClock(START),
+    )
+    policy = parse_policy(default_policy_text() + "\n[caps]\nhour_count = 0\n", "capped.toml")
+    try:
+        for n in (1, 2):
+            case = case_n(n)
+            store.upsert_case(case)
+            key = (case.platform, case.shop_id, case.case_id)
+            decided = safety.gate(store, policy, key, case, approval(5000), START)
+            assert decided.action is Action.human
+            store.record_decision(
+                key, decided_version="v1", policy_version="p", rule_id="r", action="human"
+            )
+            safety.after_decision(store, notifier, key, case, START, decided)
+        alerts = [
+            e
+            for n in (1, 2)
+            for e in store.effects_of_case(("taobao", "s1", f"R{n}"))
+            if e.kind == "notify_webhook"
+        ]
+        assert len(alerts) == 1  # once an hour per shop
+        assert alerts[0].params["payload"]["event"] == "cap_crossed"
+        assert alerts[0].params["payload"]["details"]["cap"].startswith("hour_count")
+    finally:
+        notifier.close()
