@@ -349,3 +349,23 @@ def test_a_crossed_cap_sends_one_webhook_alert_with_the_decision(store: SqliteSt
         assert alerts[0].params["payload"]["details"]["cap"].startswith("hour_count")
     finally:
         notifier.close()
+
+
+def test_metrics_show_cap_usage_held_cases_and_pauses(store: SqliteStore) -> None:
+    from connector.observability import StoreCollector
+
+    store.advance_cursor("taobao", "s1", cursor=None, high_water_at=None)
+    limits = Caps(hour_count=1)
+    admit(store, limits, 1)
+    admit(store, limits, 2)
+    pause.pause(store, shop_id="s1", actor="human:li", why="x")
+    families = {f.name: f for f in StoreCollector._families(store, START)}
+    usage = {
+        tuple(s.labels.values()): s.value for s in families["refund_connector_cap_usage"].samples
+    }
+    assert usage[("s1", "hour", "count")] == 1
+    assert usage[("s1", "hour", "fen")] == 5000
+    held = families["refund_connector_cap_held"].samples
+    assert [(s.labels["shop_id"], s.value) for s in held] == [("s1", 1)]
+    paused = families["refund_connector_paused"].samples
+    assert [(s.labels["shop_id"], s.labels["reason_code"]) for s in paused] == [("s1", "*")]
