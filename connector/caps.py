@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from connector.models import RefundCase
 from connector.policy.decision import Action, DaemonNote, Decision
+from connector.policy.engine import decide_for_person
 from connector.policy.limits import Breaker, Caps
+from connector.policy.model import Policy
 from connector.store.api import CapEntryKind
 
 if TYPE_CHECKING:
@@ -105,22 +107,23 @@ def breaker_trips(
     )
 
 
-def to_people(decision: Decision, text_en: str, text_zh: str) -> Decision:
+def to_people(
+    case: RefundCase, policy: Policy, decision: Decision, text_en: str, text_zh: str
+) -> Decision:
+    """A person owns the case now, and the deadline guard treats it as any human case: at the
+    fallback step it takes the platform's timeout outcome (a deadline fallback), so a cap or a
+    pause never makes the connector miss a deadline (found by the demo with a cap: held cases
+    were decided again at the guard's steps, held again, and left for the platform to act)."""
     note = DaemonNote(text_en=text_en, text_zh=text_zh)
-    return decision.model_copy(
-        update={
-            "action": Action.human,
-            "parameters": decision.parameters.model_copy(update={"escalated": True}),
-            "deadline_fallback": False,
-            "trace": (*decision.trace, note),
-        }
+    owned = decide_for_person(
+        case, policy, decision.decided_at, rule_id=decision.rule_id, note=note
     )
+    return owned.model_copy(update={"trace": (*decision.trace, *owned.trace)})
 
 
 def admit(
     store: Store,
-    caps: Caps,
-    breaker: Breaker | None,
+    policy: Policy,
     key: CaseKey,
     case: RefundCase,
     decision: Decision,
@@ -129,6 +132,7 @@ def admit(
     """The decider's gate for money-moving automatic approvals (see the module docstring)."""
     if decision.action not in MONEY_MOVING:
         return decision
+    caps, breaker = policy.caps, policy.breaker
     amount, reason, version = refund_of(decision, case), str(case.reason), case.version
     if decision.deadline_fallback:
         store.add_cap_entry(
@@ -167,6 +171,35 @@ def admit(
                 at=now,
             )
             return decision
+        why = crossed or f"breaker: {tripped}"
+        if crossed is not None:
+            people = to_people(
+                case,
+                policy,
+                decision,
+                f"automatic refund of {amount} fen would cross the shop's cap ({crossed}):"
+                " a person decides",
+                f"自动退款 {amount} 分将超过店铺上限（{crossed}）：转人工",
+            )
+        else:
+            people = to_people(
+                case,
+                policy,
+                decision,
+                f"the breaker paused automatic approval for {reason}: {tripped}; a person decides",
+                f"熔断已暂停原因 {reason} 的自动同意：{tripped}；转人工",
+            )
+        if people.deadline_fallback:  # the deadline comes first: counted apart, never held
+            store.add_cap_entry(
+                key,
+                decided_version=version,
+                kind=CapEntryKind.fallback,
+                amount=refund_of(people, case),
+                reason=reason,
+                detail=why,
+                at=now,
+            )
+            return people
         first_this_hour = store.cap_usage(key[1], kind=CapEntryKind.held, since=now - HOUR)[0] == 0
         new = store.add_cap_entry(
             key,
@@ -174,7 +207,7 @@ def admit(
             kind=CapEntryKind.held,
             amount=amount,
             reason=reason,
-            detail=crossed or f"breaker: {tripped}",
+            detail=why,
             at=now,
         )
         if crossed is not None:
@@ -187,18 +220,9 @@ def admit(
                 )
             if new and first_this_hour:
                 raise_alert(CAP_CROSSED, {"cap": crossed, "amount": amount})
-            return to_people(
-                decision,
-                f"automatic refund of {amount} fen would cross the shop's cap ({crossed}):"
-                " a person decides",
-                f"自动退款 {amount} 分将超过店铺上限（{crossed}）：转人工",
-            )
+            return people
         from connector.pause import trip_breaker
 
         trip_breaker(store, key[1], reason, str(tripped))
         raise_alert(BREAKER_TRIPPED, {"reason_code": reason, "why": tripped})
-        return to_people(
-            decision,
-            f"the breaker paused automatic approval for {reason}: {tripped}; a person decides",
-            f"熔断已暂停原因 {reason} 的自动同意：{tripped}；转人工",
-        )
+        return people

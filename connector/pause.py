@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from connector.effects import NOTICE_EFFECTS
 from connector.models import RefundCase
 from connector.policy.decision import APPROVING_ACTIONS, Action, Decision
+from connector.policy.model import Policy
 from connector.store.api import PauseRecord
 
 if TYPE_CHECKING:
@@ -87,30 +88,52 @@ def state_for(store: Store, shop_id: str, pauses: list[PauseRecord] | None = Non
     return PauseState(reasons=reasons)
 
 
-def hold_if_paused(store: Store, case: RefundCase, decision: Decision) -> Decision:
-    """The decider's gate: while paused, what would push goes to people instead."""
+def hold_if_paused(store: Store, policy: Policy, case: RefundCase, decision: Decision) -> Decision:
+    """The decider's gate: while paused, what would push goes to people instead; at the
+    guard's last step a person's case takes its deadline fallback, unless fallbacks are held."""
     if decision.action in _QUIET:
         return decision
     state = state_for(store, case.shop_id)
     from connector.caps import to_people
 
-    if state.paused and not (decision.deadline_fallback and not state.hold_fallbacks):
-        return to_people(
+    if state.paused:
+        if decision.deadline_fallback and not state.hold_fallbacks:
+            return decision
+        people = to_people(
+            case,
+            policy,
             decision,
             f"automatic pushes are paused ({state.why}): a person decides",
             f"自动推送已暂停（{state.why}）：转人工",
         )
+        if people.deadline_fallback and state.hold_fallbacks:
+            return _plain_human(people)
+        return people
     if (
         str(case.reason) in state.reasons
         and decision.action in APPROVING_ACTIONS
         and not decision.deadline_fallback
     ):
         return to_people(
+            case,
+            policy,
             decision,
             f"the breaker paused automatic approval for {case.reason}: a person decides",
             f"熔断已暂停原因 {case.reason} 的自动同意：转人工",
         )
     return decision
+
+
+def _plain_human(decision: Decision) -> Decision:
+    """Fallbacks held: the case stays a person's, and the platform's own timeout applies."""
+    return decision.model_copy(
+        update={
+            "action": Action.human,
+            "parameters": decision.parameters.model_copy(update={"escalated": True}),
+            "deadline_fallback": False,
+            "left_to_platform": True,
+        }
+    )
 
 
 def holds_effect(store: Store, effect: EffectRecord, now: datetime) -> bool:

@@ -36,8 +36,8 @@ def gate(
     store: Store, policy: Policy, key: CaseKey, case: RefundCase, decision: Decision, now: datetime
 ) -> Decision:
     caps.take_alerts()  # nothing left over from a decision that failed to record
-    decision = pause.hold_if_paused(store, case, decision)
-    return caps.admit(store, policy.caps, policy.breaker, key, case, decision, now)
+    decision = pause.hold_if_paused(store, policy, case, decision)
+    return caps.admit(store, policy, key, case, decision, now)
 
 
 def after_decision(

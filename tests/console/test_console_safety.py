@@ -62,7 +62,7 @@ def test_admins_pause_and_resume_from_the_console_and_see_cap_state(
             policy_version="p",
             decided_at=START,
         )
-        caps.admit(store, capped.caps, None, ("taobao", "s1", f"C{n}"), case, approve, START)
+        caps.admit(store, capped, ("taobao", "s1", f"C{n}"), case, approve, START)
     assert store.cap_usage("s1", kind=CapEntryKind.held, since=START - caps.HOUR)[0] == 1
     add_user(store, "ada", "admin")
     add_user(store, "olga", "ops")

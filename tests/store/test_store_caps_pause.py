@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import threading
 from datetime import datetime, timedelta
@@ -16,11 +17,24 @@ from connector import caps, pause
 from connector.clock import FakeClock
 from connector.errors import PolicyError
 from connector.models import RefundCase
-from connector.policy import Action, Decision, DecisionParameters, parse_policy
+from connector.policy import (
+    Action,
+    Decision,
+    DecisionParameters,
+    Policy,
+    load_default_policy,
+    parse_policy,
+)
 from connector.policy.limits import Breaker, Caps
 from connector.policy.loader import default_policy_text
 from connector.store import CapEntryKind, EffectSpec
 from connector.store.sqlite import SqliteStore
+
+POLICY = load_default_policy()
+
+
+def with_caps(limits: Caps, breaker: Breaker | None = None) -> Policy:
+    return dataclasses.replace(POLICY, caps=limits, breaker=breaker)
 
 
 def approval(
@@ -59,11 +73,10 @@ def admit(store: SqliteStore, limits: Caps, n: int, amount: int = 5000, **kw: ob
     assert isinstance(now, datetime)
     return caps.admit(
         store,
-        limits,
-        breaker,
+        with_caps(limits, breaker),
         (case.platform, case.shop_id, case.case_id),
         case,
-        approval(amount, fallback=fallback),
+        approval(amount, fallback=fallback).model_copy(update={"decided_at": now}),
         now,
     )
 
@@ -118,7 +131,8 @@ def test_actions_that_move_no_money_pass_untouched(store: SqliteStore) -> None:
     for action in (Action.reject, Action.approve_return, Action.human):
         d = approval(5000, action=action)
         assert (
-            caps.admit(store, Caps(hour_count=0), None, ("taobao", "s1", "R1"), case, d, START) is d
+            caps.admit(store, with_caps(Caps(hour_count=0)), ("taobao", "s1", "R1"), case, d, START)
+            is d
         )
 
 
@@ -140,11 +154,14 @@ def test_the_breaker_pauses_a_reason_whose_rate_jumps(store: SqliteStore) -> Non
     assert "breaker_tripped" in [event for event, _ in caps.take_alerts()]
     # Other reasons still approve; this one is paused until a person resumes it.
     other = case_n(50, reason="not_received")
-    assert pause.hold_if_paused(store, other, approval(10)).action is Action.approve_refund
-    held = pause.hold_if_paused(store, case_n(51), approval(10))
+    assert pause.hold_if_paused(store, POLICY, other, approval(10)).action is Action.approve_refund
+    held = pause.hold_if_paused(store, POLICY, case_n(51), approval(10))
     assert held.action is Action.human
     pause.resume(store, shop_id="s1", reason_code="no_reason_7d", actor="human:li")
-    assert pause.hold_if_paused(store, case_n(51), approval(10)).action is Action.approve_refund
+    assert (
+        pause.hold_if_paused(store, POLICY, case_n(51), approval(10)).action
+        is Action.approve_refund
+    )
 
 
 def test_the_policy_language_reads_caps_and_breaker() -> None:
@@ -174,8 +191,7 @@ def _decide_many(state_dir: str, worker: int, amounts: list[int], limits: Caps) 
             store.upsert_case(case)
             caps.admit(
                 store,
-                limits,
-                None,
+                with_caps(limits),
                 (case.platform, case.shop_id, case.case_id),
                 case,
                 approval(amount),
@@ -300,17 +316,17 @@ def test_the_pause_file_pauses_every_shop(store: SqliteStore, state_dir: Path, q
 def test_while_paused_decisions_go_to_people_but_fallbacks_go_out(store: SqliteStore) -> None:
     pause.pause(store, shop_id="s1", actor="human:li", why="checking")
     case = case_n(1)
-    assert pause.hold_if_paused(store, case, approval(10)).action is Action.human
+    assert pause.hold_if_paused(store, POLICY, case, approval(10)).action is Action.human
     rejected = approval(10, action=Action.reject)
-    assert pause.hold_if_paused(store, case, rejected).action is Action.human
+    assert pause.hold_if_paused(store, POLICY, case, rejected).action is Action.human
     fallback = approval(10, fallback=True)
-    assert pause.hold_if_paused(store, case, fallback) is fallback
+    assert pause.hold_if_paused(store, POLICY, case, fallback) is fallback
     assert (
-        pause.hold_if_paused(store, case_n(2, shop="s2"), approval(10)).action
+        pause.hold_if_paused(store, POLICY, case_n(2, shop="s2"), approval(10)).action
         is Action.approve_refund
     )
     pause.pause(store, shop_id="s1", actor="human:li", why="all", hold_fallbacks=True)
-    assert pause.hold_if_paused(store, case, fallback).action is Action.human
+    assert pause.hold_if_paused(store, POLICY, case, fallback).action is Action.human
 
 
 def test_a_crossed_cap_sends_one_webhook_alert_with_the_decision(store: SqliteStore) -> None:
@@ -369,3 +385,39 @@ def test_metrics_show_cap_usage_held_cases_and_pauses(store: SqliteStore) -> Non
     assert [(s.labels["shop_id"], s.value) for s in held] == [("s1", 1)]
     paused = families["refund_connector_paused"].samples
     assert [(s.labels["shop_id"], s.labels["reason_code"]) for s in paused] == [("s1", "*")]
+
+
+def test_a_held_case_takes_its_deadline_fallback_at_the_guards_last_step(
+    store: SqliteStore,
+) -> None:
+    """Found by the demo with a cap: held cases were decided again at the guard's steps, held
+    again each time, and the platform's timer acted first (38 cases)."""
+    near = START + timedelta(hours=48) - timedelta(minutes=10)  # inside deadline_fallback (15m)
+    limits = Caps(hour_count=0)
+    decided = admit(store, limits, 1, now=near)
+    assert decided.action is Action.approve_refund
+    assert decided.deadline_fallback
+    assert store.cap_usage("s1", kind=CapEntryKind.fallback, since=near - caps.HOUR)[0] == 1
+    assert store.cap_usage("s1", kind=CapEntryKind.held, since=near - caps.HOUR)[0] == 0
+    # Earlier, at the escalation step, it is a person's (escalated), not the platform's.
+    earlier = admit(store, limits, 2, now=near - timedelta(minutes=30))
+    assert earlier.action is Action.human
+    assert earlier.parameters.escalated
+
+
+def test_while_paused_a_persons_case_still_takes_its_fallback_unless_held(
+    store: SqliteStore,
+) -> None:
+    near = START + timedelta(hours=48) - timedelta(minutes=10)
+    case = case_n(1)
+    automatic = approval(10).model_copy(update={"decided_at": near})
+    pause.pause(store, shop_id="s1", actor="human:li", why="checking")
+    fallback = pause.hold_if_paused(store, POLICY, case, automatic)
+    assert (fallback.action, fallback.deadline_fallback) == (Action.approve_refund, True)
+    pause.pause(store, shop_id=None, actor="human:li", why="all", hold_fallbacks=True)
+    held = pause.hold_if_paused(store, POLICY, case, automatic)
+    assert (held.action, held.deadline_fallback, held.left_to_platform) == (
+        Action.human,
+        False,
+        True,
+    )
