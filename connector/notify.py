@@ -55,6 +55,11 @@ class NoticeEvent(StrEnum):
     """Nobody decided in time: the policy's fallback action was taken."""
     deadline_at_risk = "deadline_at_risk"
     """The guard time came while the case's own writes were still under way."""
+    cap_crossed = "cap_crossed"
+    """An automatic refund would have crossed a blast-radius cap: it went to people (the first
+    such case of the shop in an hour raises it)."""
+    breaker_tripped = "breaker_tripped"
+    """The breaker paused automatic approval for a refund reason whose rate jumped."""
 
 
 def sign(secret: str, body: bytes) -> str:

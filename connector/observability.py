@@ -189,7 +189,9 @@ class StoreCollector(Collector):
                 lag.add_metric(labels, shop.poll_lag_s)
             if shop.last_poll_at is not None:
                 since.add_metric(labels, (now - shop.last_poll_at).total_seconds())
-        return [cases, queue, effects, nearest, lag, since]
+        from connector.safety import safety_families  # issue 20
+
+        return [cases, queue, effects, nearest, lag, since, *safety_families(store, now)]
 
 
 # -- readiness ----------------------------------------------------------------------------------

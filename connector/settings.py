@@ -138,7 +138,9 @@ class OpsSettings(_Section):
     )
 
 
-NoticeEventName = Literal["escalated", "deadline_fallback", "deadline_at_risk"]
+NoticeEventName = Literal[
+    "escalated", "deadline_fallback", "deadline_at_risk", "cap_crossed", "breaker_tripped"
+]
 
 
 class NotificationSettings(_Section):
@@ -146,7 +148,9 @@ class NotificationSettings(_Section):
 
     webhook_url: str = Field(pattern=r"^https?://")
     secret: SecretStr = Field(min_length=16)
-    events: tuple[NoticeEventName, ...] = ("escalated", "deadline_fallback", "deadline_at_risk")
+    events: tuple[NoticeEventName, ...] = (
+        "escalated", "deadline_fallback", "deadline_at_risk", "cap_crossed", "breaker_tripped"
+    )
     timeout_s: float = Field(default=5.0, gt=0, le=60)
 
 

@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "connector.cli.quarantine_cmd",
     "connector.cli.users_cmd",
     "connector.cli.state_cmd",
+    "connector.cli.pause_cmd",
 )
 
 

@@ -1453,8 +1453,11 @@ def create_console_app(
     rebinding). ``trusted_proxies``: addresses of the TLS proxy whose ``X-Forwarded-For`` and
     ``X-Forwarded-Proto`` are believed. ``secure_cookies``: set behind that TLS proxy.
     """
+    from connector.console.safety import routes as safety_routes  # issue 20
+
     case = "/cases/{platform}/{shop_id}/{case_id}"
     routes = [
+        *safety_routes(),
         Route("/", home),
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),

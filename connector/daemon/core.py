@@ -65,9 +65,11 @@ from connector.policy import (
     decide_for_person,
 )
 from connector.policy.decision import action_zh
+from connector.policy.history import with_live_policy
 from connector.policy.reads import fetch_with_facts
 from connector.retrying import make_retrying
 from connector.review import overtake_pending_approvals
+from connector.safety import after_decision, gate, holds_effect
 from connector.store import (
     CLOSED_CASE_STATES,
     CaseKey,
@@ -510,6 +512,7 @@ class Daemon:
             lock.release()
 
     def _decide_locked(self, shop: ShopRuntime, record: CaseRecord, *, supersede: bool) -> Decision:
+        shop = with_live_policy(self.store, shop)  # issue 20: an installed policy, no restart
         now = self.clock.now()
         case = record.case
         decision = decide(case, shop.policy, now)
@@ -523,6 +526,7 @@ class Daemon:
         decision = within_platform_rules(
             case, decision, shop.policy, now, shop.adapter.refusal_forbidden
         )
+        decision = gate(self.store, shop.policy, record.key, case, decision, now)  # issue 20
         steps = plan(case, decision, shop.policy, now, shop.templates, shop.adapter.capabilities)
         no_proof = _lacks(shop, Capability.refuse_with_proof_image)
         effects = [
@@ -566,6 +570,8 @@ class Daemon:
                 trace=[step.model_dump(mode="json") for step in decision.trace],
                 effects=[*effects, *notices],
                 first_attempt_at=now,
+                facts=case,
+                facts_at=now,  # issue 20: kept for backtests
             )
             self.store.set_case_state(
                 record.key,
@@ -593,6 +599,7 @@ class Daemon:
                     details={"action": decision.action.value, "rule_id": decision.rule_id},
                 )
         crash_point("decide.committed")
+        after_decision(self.store, self.notifier, record.key, case, now, decision)  # issue 20
         self.metrics.decision(shop.platform, decision.action.value, decision.rule_id or "(none)")
         return decision
 
@@ -766,6 +773,8 @@ class Daemon:
         current = self.store.get_effect(effect.id)
         if current is None or current.status not in (EffectStatus.pending, EffectStatus.unknown):
             return "skipped"
+        if holds_effect(self.store, current, self.clock.now()):  # issue 20: paused
+            return "held"
         record = self.store.get_case(effect.case_key)
         if record is None:
             return "skipped"

@@ -38,7 +38,7 @@ from connector.policy.loader import (
     parse_policy,
 )
 from connector.policy.model import Policy, Rule
-from connector.policy.shadowing import ShadowWarning, find_shadowed_rules
+from connector.policy.unreachable import UnreachableRule, find_unreachable_rules
 
 __all__ = [
     "APPROVING_ACTIONS",
@@ -58,12 +58,12 @@ __all__ = [
     "Quarantined",
     "Rule",
     "RuleMatched",
-    "ShadowWarning",
     "TraceStep",
+    "UnreachableRule",
     "decide",
     "decide_for_person",
     "decide_quarantined",
-    "find_shadowed_rules",
+    "find_unreachable_rules",
     "load_default_policy",
     "load_policy",
     "parse_policy",

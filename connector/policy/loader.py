@@ -40,11 +40,12 @@ from connector.policy.conditions import (
 )
 from connector.policy.decision import Action, AttachKind, OnDeadline
 from connector.policy.fields import CASE_FIELDS, EVIDENCE_KINDS, FieldSpec
+from connector.policy.limits import parse_breaker, parse_caps
 from connector.policy.model import GUARD_ESCALATE, GUARD_FALLBACK, Policy, RefundParam, Rule
 
 DEFAULT_POLICY_SOURCE = "connector/policy/default.toml (bundled default policy)"
 
-TOP_LEVEL_KEYS = ("policy", "thresholds", "rules")
+TOP_LEVEL_KEYS = ("policy", "thresholds", "rules", "caps", "breaker")
 POLICY_META_KEYS = ("name", "description")
 RULE_KEYS = (
     "id",
@@ -579,6 +580,8 @@ def parse_policy(text: str, source: str) -> Policy:
         used |= parser.used_thresholds
         if rule is not None:
             rules.append(rule)
+    caps = parse_caps(document.get("caps"), problems.add)
+    breaker = parse_breaker(document.get("breaker"), problems.add)
     if problems.items:
         raise PolicyError(source, problems.items)
     return Policy(
@@ -589,6 +592,9 @@ def parse_policy(text: str, source: str) -> Policy:
         rules=tuple(rules),
         description=description,
         unused_thresholds=tuple(sorted(set(thresholds) - used)),
+        text=text,
+        caps=caps,
+        breaker=breaker,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Literal
 
 from connector.policy.conditions import Condition, ThresholdValue
 from connector.policy.decision import Action, AttachKind, OnDeadline
+from connector.policy.limits import Breaker, Caps
 
 GUARD_ESCALATE = "deadline_escalate"
 """Threshold: at most this long before deadline_at, the guard escalates (rule 11, first step)."""
@@ -52,6 +53,12 @@ class Policy:
     rules: tuple[Rule, ...]
     description: str = ""
     unused_thresholds: tuple[str, ...] = field(default=())
+    text: str = field(default="", compare=False, repr=False)
+    """The TOML it was parsed from, kept so every version that decides can be stored."""
+    caps: Caps = field(default_factory=Caps)
+    """Blast-radius caps on automatic refunds (``[caps]``)."""
+    breaker: Breaker | None = None
+    """Pause automatic approval for a reason whose rate jumps (``[breaker]``)."""
 
     @property
     def guard_escalate(self) -> timedelta:

@@ -313,6 +313,95 @@ class ReasonCount(_Record):
     refund_amount: int
 
 
+class PolicyVersionRecord(_Record):
+    """One policy text, by its content hash, and who first brought it (an install or config)."""
+
+    version: str
+    name: str
+    text: str
+    first_seen_at: datetime
+    first_seen_by: str
+
+
+class PolicyRole(StrEnum):
+    live = "live"
+    """The policy that decides and pushes."""
+    shadow = "shadow"
+    """A candidate decided beside the live one, recorded and never pushed."""
+
+
+class PolicyInstallRecord(_Record):
+    """One install: ``version`` None stops a shadow; ``shop_id`` None is every shop."""
+
+    id: int
+    version: str | None
+    shop_id: str | None
+    role: PolicyRole
+    installed_by: str
+    installed_at: datetime
+    note: str = ""
+
+
+class ReplayRow(NamedTuple):
+    """A policy decision as a backtest replays it: the facts and time it was made on, and what
+    a person decided after it, if anyone did (JSON left as text: parsed only when replayed)."""
+
+    decision_id: int
+    key: CaseKey
+    policy_version: str
+    rule_id: str
+    action: str
+    params_json: str
+    facts_json: str
+    facts_at: datetime
+    person_action: str | None
+    person: str | None
+
+
+class ShadowDecisionRecord(_Record):
+    """A shadow policy's decision beside the live one, and what a person did after, if any."""
+
+    id: int
+    platform: str
+    shop_id: str
+    case_id: str
+    decided_version: str | None
+    shadow_version: str
+    rule_id: str
+    action: str
+    refund_amount: int
+    live_version: str
+    live_rule_id: str
+    live_action: str
+    live_refund_amount: int
+    decided_at: datetime
+    person_action: str | None = None
+
+
+class CapEntryKind(StrEnum):
+    counted = "counted"
+    """An automatic money-moving approval admitted under the shop's caps."""
+    fallback = "fallback"
+    """A deadline fallback: never held by a cap, counted apart."""
+    held = "held"
+    """Sent to people because a cap would have been crossed."""
+
+
+class PauseRecord(_Record):
+    """A pause: every shop (``shop_id`` None) or one; all automatic pushes, or (the breaker)
+    automatic approval for one refund ``reason_code``. Open until ``resumed_at``."""
+
+    id: int
+    shop_id: str | None
+    reason_code: str | None
+    hold_fallbacks: bool
+    why: str
+    paused_by: str
+    paused_at: datetime
+    resumed_by: str | None = None
+    resumed_at: datetime | None = None
+
+
 class Store(Protocol):
     """The daemon's only view of persistence."""
 
@@ -394,7 +483,11 @@ class Store(Protocol):
         actor: str = "policy",
         effects: Sequence[EffectSpec] = (),
         first_attempt_at: datetime | None = None,
-    ) -> tuple[DecisionRecord, list[EffectRecord]]: ...
+        facts: RefundCase | None = None,
+        facts_at: datetime | None = None,
+    ) -> tuple[DecisionRecord, list[EffectRecord]]:
+        """``facts``/``facts_at``: the case and time the policy decided on (backtests)."""
+        ...
 
     def enqueue_effects(
         self,
@@ -727,4 +820,132 @@ class Store(Protocol):
 
     def refund_reason_counts(self, since: datetime, until: datetime) -> list[ReasonCount]:
         """Cases first seen in [since, until) counted per shop, SKU and reason, most first."""
+        ...
+
+    # policy history and safety (issue 20) -------------------------------------------------
+    def record_policy_version(
+        self, version: str, *, name: str, text: str, actor: str
+    ) -> PolicyVersionRecord:
+        """Keep a policy text by its hash (no-op if kept): every version that decides is kept."""
+        ...
+
+    def install_policy(
+        self,
+        version: str | None,
+        *,
+        shop_id: str | None,
+        role: PolicyRole,
+        actor: str,
+        event: str,
+        name: str = "",
+        text: str = "",
+        note: str = "",
+        details: Mapping[str, Any] | None = None,
+    ) -> PolicyInstallRecord:
+        """Record an install (its text kept by hash), audited as ``event``, in one transaction."""
+        ...
+
+    def get_policy_version(self, version: str) -> PolicyVersionRecord | None: ...
+
+    def policy_versions(self) -> list[PolicyVersionRecord]:
+        """Oldest first."""
+        ...
+
+    def policy_installs(
+        self, *, shop_id: str | None = None, role: PolicyRole | None = None
+    ) -> list[PolicyInstallRecord]:
+        """Newest first; ``shop_id`` gives that shop's installs and those for every shop."""
+        ...
+
+    def current_policy_install(self, shop_id: str, role: PolicyRole) -> PolicyInstallRecord | None:
+        """The latest install of ``role`` for this shop or for every shop."""
+        ...
+
+    def decisions_to_replay(
+        self, *, since: datetime | None = None, shop_id: str | None = None
+    ) -> list[ReplayRow]:
+        """Each case's latest policy decision kept with its facts, decided at or after ``since``,
+        with the latest person's decision after it (oldest first)."""
+        ...
+
+    def record_shadow_decision(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        shadow_version: str,
+        rule_id: str,
+        action: str,
+        refund_amount: int,
+        live_version: str,
+        live_rule_id: str,
+        live_action: str,
+        live_refund_amount: int,
+    ) -> ShadowDecisionRecord:
+        """Record it with its ``shadow_decided`` audit entry; it has no effects, ever."""
+        ...
+
+    def shadow_decisions(
+        self, shop_id: str, *, shadow_version: str | None = None
+    ) -> list[ShadowDecisionRecord]:
+        """Each case's latest shadow decision for this shop (and version), oldest first, with
+        the latest person's decision made on the case since."""
+        ...
+
+    def cap_usage(self, shop_id: str, *, kind: CapEntryKind, since: datetime) -> tuple[int, int]:
+        """(count, fen) of this shop's ledger entries of ``kind`` at or after ``since``."""
+        ...
+
+    def add_cap_entry(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        kind: CapEntryKind,
+        amount: int,
+        reason: str,
+        detail: str = "",
+        at: datetime | None = None,
+    ) -> bool:
+        """Add a ledger entry; False (and nothing written) if this case version has one of
+        ``kind`` already. Call inside the unit of work that counted the usage."""
+        ...
+
+    def cap_entry_exists(
+        self, key: CaseKey, *, decided_version: str | None, kind: CapEntryKind
+    ) -> bool: ...
+
+    def cap_entries_by_reason(
+        self, shop_id: str, *, kind: CapEntryKind, since: datetime, until: datetime
+    ) -> dict[str, int]:
+        """Entries of ``kind`` in [since, until) per refund reason (the breaker's rates)."""
+        ...
+
+    def add_pause(
+        self,
+        *,
+        shop_id: str | None,
+        reason_code: str | None,
+        hold_fallbacks: bool,
+        why: str,
+        actor: str,
+        event: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> PauseRecord:
+        """Open a pause, audited as ``event`` in the same transaction."""
+        ...
+
+    def resume_pauses(
+        self, *, shop_id: str | None, reason_code: str | None, actor: str, why: str = ""
+    ) -> list[PauseRecord]:
+        """Close the open pauses of exactly this scope (audited ``resumed``); held effects
+        become due now."""
+        ...
+
+    def open_pauses(self) -> list[PauseRecord]: ...
+
+    def get_decision(self, decision_id: int) -> DecisionRecord | None: ...
+
+    def hold_effect(self, effect_id: int, *, until: datetime, why: str) -> None:
+        """Put a due effect off without counting an attempt (a pause holds it)."""
         ...

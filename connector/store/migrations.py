@@ -349,3 +349,120 @@ CREATE TABLE evidence_images (
 ) STRICT;
 """,
     )
+
+
+@migrations(name="0009_policy_versions")
+def policy_versions(db: Database) -> None:
+    """Every policy text that ever decided a case, by content hash, and every install of one
+    (live for a shop or for all shops, or a shadow beside a shop's live policy). The latest
+    install wins; a stop of a shadow is an install with no version (issue 20: history)."""
+    _run(
+        db,
+        """
+CREATE TABLE policy_versions (
+    version TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    text TEXT NOT NULL,
+    first_seen_at TEXT NOT NULL,
+    first_seen_by TEXT NOT NULL
+) STRICT;
+CREATE TABLE policy_installs (
+    id INTEGER PRIMARY KEY,
+    version TEXT REFERENCES policy_versions (version),
+    shop_id TEXT,
+    role TEXT NOT NULL CHECK (role IN ('live', 'shadow')),
+    installed_by TEXT NOT NULL,
+    installed_at TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX policy_installs_shop ON policy_installs (role, shop_id, id)
+""",
+    )
+
+
+@migrations(name="0010_decision_facts")
+def decision_facts(db: Database) -> None:
+    """The facts each decision was made on (the enriched case, as decided) and the time given
+    to the policy: the case row is overwritten by later polls, so without these no decision
+    could be replayed exactly (issue 20: backtest covers decisions made after this)."""
+    _run(db, "ALTER TABLE decisions ADD COLUMN facts_json TEXT")
+    _run(db, "ALTER TABLE decisions ADD COLUMN facts_at TEXT")
+    _run(db, "CREATE INDEX decisions_decided_at ON decisions (decided_at)")
+
+
+@migrations(name="0011_shadow_decisions")
+def shadow_decisions(db: Database) -> None:
+    """What a shadow (candidate) policy decided beside each live decision, with the live one:
+    recorded, never pushed (issue 20: shadow mode)."""
+    _run(
+        db,
+        """
+CREATE TABLE shadow_decisions (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    decided_version TEXT,
+    shadow_version TEXT NOT NULL,
+    rule_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    refund_amount INTEGER NOT NULL,
+    live_version TEXT NOT NULL,
+    live_rule_id TEXT NOT NULL,
+    live_action TEXT NOT NULL,
+    live_refund_amount INTEGER NOT NULL,
+    decided_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX shadow_decisions_shop ON shadow_decisions (shop_id, shadow_version, id)
+""",
+    )
+
+
+@migrations(name="0012_cap_ledger")
+def cap_ledger(db: Database) -> None:
+    """Every automatic money-moving approval, counted when admitted under the shop's caps
+    (``counted``), a deadline fallback counted apart (``fallback``), or a case sent to people
+    because a cap would be crossed (``held``). Counted and written in one write transaction,
+    so caps hold across worker processes (issue 20: blast-radius caps, the breaker's rates)."""
+    _run(
+        db,
+        """
+CREATE TABLE cap_ledger (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    shop_id TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    decided_version TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('counted', 'fallback', 'held')),
+    amount INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    UNIQUE (platform, shop_id, case_id, decided_version, kind)
+) STRICT;
+CREATE INDEX cap_ledger_shop ON cap_ledger (shop_id, kind, at)
+""",
+    )
+
+
+@migrations(name="0013_pauses")
+def pauses(db: Database) -> None:
+    """The kill switch: a pause of automatic pushes for every shop or one, and the breaker's
+    pause of automatic approval for one refund reason; open until resumed (issue 20)."""
+    _run(
+        db,
+        """
+CREATE TABLE pauses (
+    id INTEGER PRIMARY KEY,
+    shop_id TEXT,
+    reason_code TEXT,
+    hold_fallbacks INTEGER NOT NULL DEFAULT 0,
+    why TEXT NOT NULL,
+    paused_by TEXT NOT NULL,
+    paused_at TEXT NOT NULL,
+    resumed_by TEXT,
+    resumed_at TEXT
+) STRICT;
+CREATE INDEX pauses_open ON pauses (resumed_at)
+""",
+    )

@@ -63,6 +63,7 @@ from connector.store.api import (
     DEFAULT_GUARD_LEAD,
     ApprovalRecord,
     ApprovalStatus,
+    CapEntryKind,
     CarrierClaimRecord,
     CaseChange,
     CaseKey,
@@ -76,8 +77,14 @@ from connector.store.api import (
     DecisionRecord,
     EffectRecord,
     EffectSpec,
+    PauseRecord,
+    PolicyInstallRecord,
+    PolicyRole,
+    PolicyVersionRecord,
     QuarantineRecord,
     ReasonCount,
+    ReplayRow,
+    ShadowDecisionRecord,
     ShopRecord,
     StoredVersion,
     TaskRecord,
@@ -948,8 +955,12 @@ class SqliteStore:
         actor: str = "policy",
         effects: Sequence[EffectSpec] = (),
         first_attempt_at: datetime | None = None,
+        facts: RefundCase | None = None,
+        facts_at: datetime | None = None,
     ) -> tuple[DecisionRecord, list[EffectRecord]]:
-        """Decision + its effects + the ``decided`` audit entry, in one transaction."""
+        """Decision + its effects + the ``decided`` audit entry, in one transaction.
+
+        ``facts``/``facts_at``: the case and time the policy decided on, kept for backtests."""
         check_actor(actor)
         clean_params = clean_details(params)
         trace_doc = json.loads(_dumps(list(trace)))
@@ -958,8 +969,8 @@ class SqliteStore:
             now = self._now()
             cursor = self._write(
                 "INSERT INTO decisions (platform, shop_id, case_id, decided_version, "
-                "policy_version, rule_id, action, params_json, trace_json, decided_at, actor) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "policy_version, rule_id, action, params_json, trace_json, decided_at, actor, "
+                "facts_json, facts_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     *key,
                     decided_version,
@@ -970,6 +981,8 @@ class SqliteStore:
                     _dumps(trace_doc),
                     now,
                     actor,
+                    None if facts is None else facts.model_dump_json(),
+                    _ts_opt(facts_at),
                 ),
             )
             decision_id = int(cursor.lastrowid or 0)
@@ -2237,6 +2250,364 @@ class SqliteStore:
             for r in rows
         ]
 
+    # policy history and safety (issue 20) ----------------------------------------------------
+    def record_policy_version(
+        self, version: str, *, name: str, text: str, actor: str
+    ) -> PolicyVersionRecord:
+        check_actor(actor)
+        with self.unit_of_work():
+            self._write(
+                "INSERT OR IGNORE INTO policy_versions (version, name, text, first_seen_at, "
+                "first_seen_by) VALUES (?, ?, ?, ?, ?)",
+                (version, name, text, self._now(), actor),
+            )
+            found = self.get_policy_version(version)
+            assert found is not None
+            return found
+
+    def install_policy(
+        self,
+        version: str | None,
+        *,
+        shop_id: str | None,
+        role: PolicyRole,
+        actor: str,
+        event: str,
+        name: str = "",
+        text: str = "",
+        note: str = "",
+        details: Mapping[str, Any] | None = None,
+    ) -> PolicyInstallRecord:
+        check_actor(actor)
+        with self.unit_of_work():
+            if version is not None:
+                self.record_policy_version(version, name=name, text=text, actor=actor)
+            cursor = self._write(
+                "INSERT INTO policy_installs (version, shop_id, role, installed_by, "
+                "installed_at, note) VALUES (?, ?, ?, ?, ?, ?)",
+                (version, shop_id, str(role), actor, self._now(), note),
+            )
+            install_id = int(cursor.lastrowid or 0)
+            self.append_audit(
+                event,
+                actor=actor,
+                shop_id=shop_id,
+                details={
+                    "install_id": install_id,
+                    "version": version,
+                    "policy_name": name or None,
+                    "role": str(role),
+                    "shop_id": shop_id,
+                    "note": note or None,
+                    **(details or {}),
+                },
+            )
+            row = self._one("SELECT * FROM policy_installs WHERE id = ?", (install_id,))
+            assert row is not None
+            return _policy_install(row)
+
+    def get_policy_version(self, version: str) -> PolicyVersionRecord | None:
+        row = self._one("SELECT * FROM policy_versions WHERE version = ?", (version,))
+        return None if row is None else _policy_version(row)
+
+    def policy_versions(self) -> list[PolicyVersionRecord]:
+        rows = self._rows("SELECT * FROM policy_versions ORDER BY first_seen_at, version")
+        return [_policy_version(r) for r in rows]
+
+    def policy_installs(
+        self, *, shop_id: str | None = None, role: PolicyRole | None = None
+    ) -> list[PolicyInstallRecord]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if shop_id is not None:
+            clauses.append("(shop_id = ? OR shop_id IS NULL)")
+            params.append(shop_id)
+        if role is not None:
+            clauses.append("role = ?")
+            params.append(str(role))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(
+            f"SELECT * FROM policy_installs {where} ORDER BY id DESC",  # noqa: S608
+            tuple(params),
+        )
+        return [_policy_install(r) for r in rows]
+
+    def current_policy_install(self, shop_id: str, role: PolicyRole) -> PolicyInstallRecord | None:
+        row = self._one(
+            "SELECT * FROM policy_installs WHERE role = ? AND (shop_id = ? OR shop_id IS NULL) "
+            "ORDER BY id DESC LIMIT 1",
+            (str(role), shop_id),
+        )
+        return None if row is None else _policy_install(row)
+
+    def decisions_to_replay(
+        self, *, since: datetime | None = None, shop_id: str | None = None
+    ) -> list[ReplayRow]:
+        clauses = ["actor = 'policy'", "facts_json IS NOT NULL"]
+        params: list[Any] = []
+        if since is not None:
+            clauses.append("decided_at >= ?")
+            params.append(ts(since))
+        if shop_id is not None:
+            clauses.append("shop_id = ?")
+            params.append(shop_id)
+        where = " AND ".join(clauses)
+        latest = (
+            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY platform, shop_id, "  # noqa: S608
+            f"case_id ORDER BY id DESC) AS nth FROM decisions WHERE {where}) WHERE nth = 1"
+        )
+        rows = self._rows(
+            "SELECT d.id, d.platform, d.shop_id, d.case_id, d.policy_version, d.rule_id, "  # noqa: S608
+            "d.action, d.params_json, d.facts_json, d.facts_at, d.decided_at, "
+            "(SELECT h.action || ' ' || h.actor FROM decisions h WHERE h.platform = d.platform "
+            " AND h.shop_id = d.shop_id AND h.case_id = d.case_id AND h.id > d.id "
+            " AND h.actor LIKE 'human:%' ORDER BY h.id DESC LIMIT 1) AS person "
+            f"FROM ({latest}) d ORDER BY d.id",
+            tuple(params),
+        )
+        out: list[ReplayRow] = []
+        for r in rows:
+            person_action, _, person = (r["person"] or "").partition(" ")
+            out.append(
+                ReplayRow(
+                    decision_id=int(r["id"]),
+                    key=(r["platform"], r["shop_id"], r["case_id"]),
+                    policy_version=r["policy_version"],
+                    rule_id=r["rule_id"],
+                    action=r["action"],
+                    params_json=r["params_json"],
+                    facts_json=r["facts_json"],
+                    facts_at=_dt_req(r["facts_at"] or r["decided_at"]),
+                    person_action=person_action or None,
+                    person=person or None,
+                )
+            )
+        return out
+
+    def record_shadow_decision(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        shadow_version: str,
+        rule_id: str,
+        action: str,
+        refund_amount: int,
+        live_version: str,
+        live_rule_id: str,
+        live_action: str,
+        live_refund_amount: int,
+    ) -> ShadowDecisionRecord:
+        with self.unit_of_work():
+            cursor = self._write(
+                "INSERT INTO shadow_decisions (platform, shop_id, case_id, decided_version, "
+                "shadow_version, rule_id, action, refund_amount, live_version, live_rule_id, "
+                "live_action, live_refund_amount, decided_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *key,
+                    decided_version,
+                    shadow_version,
+                    rule_id,
+                    action,
+                    refund_amount,
+                    live_version,
+                    live_rule_id,
+                    live_action,
+                    live_refund_amount,
+                    self._now(),
+                ),
+            )
+            shadow_id = int(cursor.lastrowid or 0)
+            self.append_audit(
+                "shadow_decided",
+                actor="policy",
+                key=key,
+                details={
+                    "shadow_decision_id": shadow_id,
+                    "shadow_version": shadow_version,
+                    "rule_id": rule_id,
+                    "action": action,
+                    "refund_amount": refund_amount,
+                    "live_version": live_version,
+                    "live_rule_id": live_rule_id,
+                    "live_action": live_action,
+                    "agrees": action == live_action,
+                },
+            )
+            row = self._one("SELECT * FROM shadow_decisions WHERE id = ?", (shadow_id,))
+            assert row is not None
+            return _shadow_decision(row)
+
+    def shadow_decisions(
+        self, shop_id: str, *, shadow_version: str | None = None
+    ) -> list[ShadowDecisionRecord]:
+        clauses, params = ["shop_id = ?"], [shop_id]
+        if shadow_version is not None:
+            clauses.append("shadow_version = ?")
+            params.append(shadow_version)
+        where = " AND ".join(clauses)
+        latest = (
+            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY platform, shop_id, "  # noqa: S608
+            f"case_id ORDER BY id DESC) AS nth FROM shadow_decisions WHERE {where}) WHERE nth = 1"
+        )
+        rows = self._rows(
+            "SELECT s.*, (SELECT h.action FROM decisions h WHERE h.platform = s.platform "  # noqa: S608
+            " AND h.shop_id = s.shop_id AND h.case_id = s.case_id AND h.decided_at >= s.decided_at"
+            " AND h.actor LIKE 'human:%' ORDER BY h.id DESC LIMIT 1) AS person_action "
+            f"FROM ({latest}) s ORDER BY s.id",
+            tuple(params),
+        )
+        return [_shadow_decision(r) for r in rows]
+
+    def cap_usage(self, shop_id: str, *, kind: CapEntryKind, since: datetime) -> tuple[int, int]:
+        row = self._one(
+            "SELECT count(*) AS n, COALESCE(sum(amount), 0) AS fen FROM cap_ledger "
+            "WHERE shop_id = ? AND kind = ? AND at >= ?",
+            (shop_id, str(kind), ts(since)),
+        )
+        assert row is not None
+        return int(row["n"]), int(row["fen"])
+
+    def add_cap_entry(
+        self,
+        key: CaseKey,
+        *,
+        decided_version: str | None,
+        kind: CapEntryKind,
+        amount: int,
+        reason: str,
+        detail: str = "",
+        at: datetime | None = None,
+    ) -> bool:
+        with self.unit_of_work():
+            cursor = self._write(
+                "INSERT OR IGNORE INTO cap_ledger (platform, shop_id, case_id, decided_version, "
+                "kind, amount, reason, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *key,
+                    decided_version or "",
+                    str(kind),
+                    amount,
+                    reason,
+                    detail,
+                    _ts_opt(at) or self._now(),
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def cap_entry_exists(
+        self, key: CaseKey, *, decided_version: str | None, kind: CapEntryKind
+    ) -> bool:
+        row = self._one(
+            "SELECT 1 AS found FROM cap_ledger WHERE platform = ? AND shop_id = ? AND case_id = ?"
+            " AND decided_version = ? AND kind = ?",
+            (*key, decided_version or "", str(kind)),
+        )
+        return row is not None
+
+    def cap_entries_by_reason(
+        self, shop_id: str, *, kind: CapEntryKind, since: datetime, until: datetime
+    ) -> dict[str, int]:
+        rows = self._rows(
+            "SELECT reason, count(*) AS n FROM cap_ledger WHERE shop_id = ? AND kind = ? "
+            "AND at >= ? AND at < ? GROUP BY reason",
+            (shop_id, str(kind), ts(since), ts(until)),
+        )
+        return {r["reason"]: int(r["n"]) for r in rows}
+
+    def add_pause(
+        self,
+        *,
+        shop_id: str | None,
+        reason_code: str | None,
+        hold_fallbacks: bool,
+        why: str,
+        actor: str,
+        event: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> PauseRecord:
+        check_actor(actor)
+        with self.unit_of_work():
+            cursor = self._write(
+                "INSERT INTO pauses (shop_id, reason_code, hold_fallbacks, why, paused_by, "
+                "paused_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (shop_id, reason_code, int(hold_fallbacks), why, actor, self._now()),
+            )
+            pause_id = int(cursor.lastrowid or 0)
+            self.append_audit(
+                event,
+                actor=actor,
+                shop_id=shop_id,
+                details={
+                    "pause_id": pause_id,
+                    "shop_id": shop_id,
+                    "reason_code": reason_code,
+                    "hold_fallbacks": hold_fallbacks,
+                    "why": why,
+                    **(details or {}),
+                },
+            )
+            row = self._one("SELECT * FROM pauses WHERE id = ?", (pause_id,))
+            assert row is not None
+            return _pause(row)
+
+    def resume_pauses(
+        self, *, shop_id: str | None, reason_code: str | None, actor: str, why: str = ""
+    ) -> list[PauseRecord]:
+        check_actor(actor)
+        with self.unit_of_work():
+            rows = self._rows(
+                "SELECT id FROM pauses WHERE resumed_at IS NULL AND shop_id IS ? "
+                "AND reason_code IS ?",
+                (shop_id, reason_code),
+            )
+            ids = [int(r["id"]) for r in rows]
+            now = self._now()
+            for pause_id in ids:
+                self._write(
+                    "UPDATE pauses SET resumed_by = ?, resumed_at = ? WHERE id = ?",
+                    (actor, now, pause_id),
+                )
+            if ids:
+                self.append_audit(
+                    "resumed",
+                    actor=actor,
+                    shop_id=shop_id,
+                    details={
+                        "pause_ids": ids,
+                        "shop_id": shop_id,
+                        "reason_code": reason_code,
+                        "why": why or None,
+                    },
+                )
+                # Due at once, whatever the clock of whoever resumes (a CLI's or the daemon's).
+                self._write(
+                    "UPDATE effects SET next_attempt_at = created_at "
+                    "WHERE status IN ('pending', 'unknown') AND last_error LIKE 'held: %'"
+                )
+            found = self._rows(
+                f"SELECT * FROM pauses WHERE id IN ({','.join('?' * len(ids))})",  # noqa: S608
+                tuple(ids),
+            )
+            return [_pause(r) for r in found]
+
+    def open_pauses(self) -> list[PauseRecord]:
+        rows = self._rows("SELECT * FROM pauses WHERE resumed_at IS NULL ORDER BY id")
+        return [_pause(r) for r in rows]
+
+    def get_decision(self, decision_id: int) -> DecisionRecord | None:
+        row = self._one("SELECT * FROM decisions WHERE id = ?", (decision_id,))
+        return None if row is None else _decision_record(row)
+
+    def hold_effect(self, effect_id: int, *, until: datetime, why: str) -> None:
+        with self.unit_of_work():
+            self._write(
+                "UPDATE effects SET next_attempt_at = ?, last_error = ?, updated_at = ? "
+                "WHERE id = ? AND status IN ('pending', 'unknown')",
+                (ts(until), f"held: {why}", self._now(), effect_id),
+            )
+
 
 # row -> record ---------------------------------------------------------------------------------
 def _ms(latency_ms: float | None) -> float | None:
@@ -2427,4 +2798,60 @@ def _console_user(row: Mapping[str, Any]) -> ConsoleUserRecord:
         created_at=_dt_req(row["created_at"]),
         created_by=row["created_by"],
         disabled=bool(row["disabled"]),
+    )
+
+
+def _policy_version(row: Mapping[str, Any]) -> PolicyVersionRecord:
+    return PolicyVersionRecord(
+        version=row["version"],
+        name=row["name"],
+        text=row["text"],
+        first_seen_at=_dt_req(row["first_seen_at"]),
+        first_seen_by=row["first_seen_by"],
+    )
+
+
+def _policy_install(row: Mapping[str, Any]) -> PolicyInstallRecord:
+    return PolicyInstallRecord(
+        id=int(row["id"]),
+        version=row["version"],
+        shop_id=row["shop_id"],
+        role=PolicyRole(row["role"]),
+        installed_by=row["installed_by"],
+        installed_at=_dt_req(row["installed_at"]),
+        note=row["note"] or "",
+    )
+
+
+def _shadow_decision(row: Mapping[str, Any]) -> ShadowDecisionRecord:
+    return ShadowDecisionRecord(
+        id=int(row["id"]),
+        platform=row["platform"],
+        shop_id=row["shop_id"],
+        case_id=row["case_id"],
+        decided_version=row["decided_version"],
+        shadow_version=row["shadow_version"],
+        rule_id=row["rule_id"],
+        action=row["action"],
+        refund_amount=int(row["refund_amount"]),
+        live_version=row["live_version"],
+        live_rule_id=row["live_rule_id"],
+        live_action=row["live_action"],
+        live_refund_amount=int(row["live_refund_amount"]),
+        decided_at=_dt_req(row["decided_at"]),
+        person_action=row.get("person_action"),
+    )
+
+
+def _pause(row: Mapping[str, Any]) -> PauseRecord:
+    return PauseRecord(
+        id=int(row["id"]),
+        shop_id=row["shop_id"],
+        reason_code=row["reason_code"],
+        hold_fallbacks=bool(row["hold_fallbacks"]),
+        why=row["why"],
+        paused_by=row["paused_by"],
+        paused_at=_dt_req(row["paused_at"]),
+        resumed_by=row["resumed_by"],
+        resumed_at=_dt(row["resumed_at"]),
     )

@@ -1,10 +1,10 @@
-"""Shadowed rules: a later rule that an earlier one always pre-empts is reported, others not."""
+"""Unreachable rules: a later rule that an earlier one always pre-empts is reported, others not."""
 
 from __future__ import annotations
 
 import pytest
 
-from connector.policy import find_shadowed_rules, load_default_policy, parse_policy
+from connector.policy import find_unreachable_rules, load_default_policy, parse_policy
 
 HEAD = """
 [thresholds]
@@ -18,11 +18,11 @@ def two_rules(first: str, second: str) -> list[str]:
     text = HEAD
     for rule_id, when in (("early", first), ("late", second)):
         text += f'[[rules]]\nid = "{rule_id}"\ndescription = "d"\naction = "human"\n{when}\n'
-    return [str(w) for w in find_shadowed_rules(parse_policy(text, "p.toml"))]
+    return [str(w) for w in find_unreachable_rules(parse_policy(text, "p.toml"))]
 
 
 def test_default_policy_has_no_shadowed_rules() -> None:
-    assert find_shadowed_rules(load_default_policy()) == []
+    assert find_unreachable_rules(load_default_policy()) == []
 
 
 @pytest.mark.parametrize(
@@ -81,5 +81,5 @@ def test_every_rule_after_a_catch_all_is_reported_once() -> None:
     text = HEAD
     for rule_id, when in (("a", 'when.status = "closed"'), ("all", ""), ("b", ""), ("c", "")):
         text += f'[[rules]]\nid = "{rule_id}"\ndescription = "d"\naction = "none"\n{when}\n'
-    warnings = find_shadowed_rules(parse_policy(text, "p.toml"))
+    warnings = find_unreachable_rules(parse_policy(text, "p.toml"))
     assert [(w.rule_id, w.shadowed_by) for w in warnings] == [("b", "all"), ("c", "all")]

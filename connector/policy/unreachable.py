@@ -1,10 +1,12 @@
-"""Finding rules that can never match because an earlier rule always matches first.
+"""Unreachable rules: rules that can never match because an earlier rule always matches first.
 
-Rule B is shadowed by an earlier rule A when every case that satisfies B's conditions also
-satisfies A's: each of A's conditions is implied by B's conditions on the same field. Implication
-is decided per field from the values a condition allows (closed sets, integer ranges with
-thresholds resolved, evidence kinds, time spans); anything subtler counts only when written
-identically. The check is sound (a warning is always true) but not complete.
+(Not to be confused with shadow mode, ``connector.policy.shadow``, where a candidate policy
+decides beside the live one.) Rule B is unreachable, pre-empted by an earlier rule A, when every
+case that satisfies B's conditions also satisfies A's: each of A's conditions is implied by B's
+conditions on the same field. Implication is decided per field from the values a condition
+allows (closed sets, integer ranges with thresholds resolved, evidence kinds, time spans);
+anything subtler counts only when written identically. The check is sound (a warning is always
+true) but not complete.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ _NULL = object()
 
 
 @dataclass(frozen=True, slots=True)
-class ShadowWarning:
+class UnreachableRule:
     """``rule_id`` can never match: ``shadowed_by`` (earlier) matches every case it would."""
 
     rule_id: str
@@ -197,14 +199,14 @@ def shadows(earlier: Rule, later: Rule, thresholds: Mapping[str, ThresholdValue]
     return all(_implies(_known_about(c.field, theirs), c, thresholds) for c in earlier.conditions)
 
 
-def find_shadowed_rules(policy: Policy) -> list[ShadowWarning]:
+def find_unreachable_rules(policy: Policy) -> list[UnreachableRule]:
     """Each rule that some earlier rule always pre-empts (reported once, first culprit named)."""
-    warnings: list[ShadowWarning] = []
+    warnings: list[UnreachableRule] = []
     for index, later in enumerate(policy.rules):
         for earlier in policy.rules[:index]:
             if shadows(earlier, later, policy.thresholds):
                 warnings.append(
-                    ShadowWarning(later.id, later.position, earlier.id, earlier.position)
+                    UnreachableRule(later.id, later.position, earlier.id, earlier.position)
                 )
                 break
     return warnings
