@@ -277,6 +277,7 @@ class ConsoleUserAdded(EventDetails):
 class ConsoleLogin(EventDetails):
     event = "console_login"
     when = "someone signed in to the console"
+    client_ip: str | None = None
     via: str = "console"
 
 
@@ -307,6 +308,202 @@ class ReportExported(EventDetails):
     last_day: str
     rows: int
     via: str = "console"
+
+
+class ConsoleLoginFailed(EventDetails):
+    event = "console_login_failed"
+    when = "a console sign-in failed or was throttled (actor system; never the password)"
+    account: str = Field(description="the account name typed (first 64 characters)")
+    client_ip: str
+    why: str = Field(description="wrong_account_or_password, throttled, ...")
+    via: str = "console"
+    retry_after_s: float | None = Field(default=None, description="seconds until it may retry")
+
+
+class ConsoleSessionEnded(EventDetails):
+    event = "console_session_ended"
+    when = "an admin ended one console session (admin users page)"
+    account: str
+    ended_id: str = Field(description="the first 12 characters of the session's hash")
+    via: str | None = None
+
+
+class _ConsoleAccountChange(EventDetails):
+    account: str
+    role_before: str | None = None
+    role_after: str | None = None
+    disabled: bool | None = None
+    sessions_ended: int | None = Field(default=None, description="how many sessions ended")
+    via: str | None = None
+
+
+class ConsoleUserDisabled(_ConsoleAccountChange):
+    event = "console_user_disabled"
+    when = "a console account was disabled; its sessions end at once (users disable, console)"
+
+
+class ConsoleUserEnabled(_ConsoleAccountChange):
+    event = "console_user_enabled"
+    when = "a disabled console account was enabled again"
+
+
+class ConsolePasswordReset(_ConsoleAccountChange):
+    event = "console_password_reset"
+    when = "a console account's password was reset; its sessions end"
+
+
+class ConsoleRoleChanged(_ConsoleAccountChange):
+    event = "console_role_changed"
+    when = "a console account's role changed (effective on its next request)"
+
+
+class ConsoleSessionsEnded(_ConsoleAccountChange):
+    event = "console_sessions_ended"
+    when = "a console account was signed out everywhere"
+
+
+# the reviewer's desk ----------------------------------------------------------------------------
+class CaseAssigned(EventDetails):
+    event = "case_assigned"
+    when = "a case was assigned to a reviewer (or unassigned) in the console"
+    assignee: str | None = Field(description="the console account, or null: unassigned")
+    via: str = "console"
+
+
+class CaseNoteAdded(EventDetails):
+    event = "case_note_added"
+    when = "a reviewer added a note to a case (the note's text stays in case_notes)"
+    note_id: int
+    chars: int = Field(description="the note's length after masking")
+
+
+class AutomaticDecisionOverridden(EventDetails):
+    event = "automatic_decision_overridden"
+    when = "a person decided a case the policy had decided; its open effects were superseded"
+    superseded_effects: list[int] = Field(description="ids of the effects superseded")
+    via: str
+
+
+class ApprovalRequested(EventDetails):
+    event = "approval_requested"
+    when = "a reviewer's decision above the approval limit waits for a second person"
+    approval_id: int
+    action: str
+    amount_fen: int
+    seen_version: str | None
+
+
+class _ApprovalClosed(EventDetails):
+    approval_id: int
+    requested_by: str = Field(description="the actor who asked for the approval")
+    amount_fen: int
+    decision_id: int | None = Field(description="the decision that closed it, if any")
+    via: str | None = None
+
+
+class ApprovalApproved(_ApprovalClosed):
+    event = "approval_approved"
+    when = "a second person approved a pending approval: the case is decided"
+
+
+class ApprovalDeclined(_ApprovalClosed):
+    event = "approval_declined"
+    when = "a second person declined a pending approval"
+
+
+class ApprovalWithdrawn(_ApprovalClosed):
+    event = "approval_withdrawn"
+    when = "a person decided the case otherwise while its approval was pending"
+    why: str | None = None
+
+
+class ApprovalOvertaken(_ApprovalClosed):
+    event = "approval_overtaken"
+    when = "the deadline guard decided the case while its approval was pending (actor policy)"
+    rule_id: str | None = None
+    action: str | None = None
+
+
+# policy history, shadow, caps, pause ------------------------------------------------------------
+class _PolicyInstall(EventDetails):
+    install_id: int
+    version: str | None = Field(description="the policy version (hash), null: none runs")
+    policy_name: str | None
+    role: str = Field(description="live or shadow")
+    shop_id: str | None = Field(description="the shop, or null: every shop")
+    note: str | None
+
+
+class PolicyInstalled(_PolicyInstall):
+    event = "policy_installed"
+    when = "a policy was made live for a shop or every shop (policy install)"
+    rules: int = Field(description="how many rules the policy has")
+
+
+class PolicyPromoted(_PolicyInstall):
+    event = "policy_promoted"
+    when = "the shadow policy was made live for its shop (policy shadow promote)"
+    rules: int
+
+
+class ShadowStarted(_PolicyInstall):
+    event = "shadow_started"
+    when = "a candidate policy started deciding beside the live one, without effects"
+
+
+class ShadowStopped(_PolicyInstall):
+    event = "shadow_stopped"
+    when = "the shadow policy of a shop stopped (stopped, or promoted)"
+    promoted: str | None = Field(default=None, description="the version promoted, if it was")
+
+
+class ShadowDecided(EventDetails):
+    event = "shadow_decided"
+    when = "the shadow policy decided a case beside the live decision (actor policy)"
+    shadow_decision_id: int
+    shadow_version: str
+    rule_id: str
+    action: str
+    refund_amount: int = Field(description="fen the shadow would refund automatically")
+    live_version: str
+    live_rule_id: str
+    live_action: str
+    agrees: bool = Field(description="the shadow's action is the live one's")
+
+
+class CapCrossed(EventDetails):
+    event = "cap_crossed"
+    when = "an automatic approval would cross a refund cap: it goes to people instead"
+    cap: str = Field(description="the cap crossed, in words")
+    amount: int = Field(description="fen")
+    rule_id: str | None
+
+
+class _Pause(EventDetails):
+    pause_id: int
+    shop_id: str | None = Field(description="the shop, or null: every shop")
+    reason_code: str | None
+    hold_fallbacks: bool
+    why: str
+
+
+class Paused(_Pause):
+    event = "paused"
+    when = "a person paused automatic pushes (pause, console safety page)"
+
+
+class BreakerTripped(_Pause):
+    event = "breaker_tripped"
+    when = "a reason code's circuit breaker paused its automatic pushes (actor system)"
+
+
+class Resumed(EventDetails):
+    event = "resumed"
+    when = "a person ended the open pauses of one scope; held writes become due at once"
+    pause_ids: list[int]
+    shop_id: str | None
+    reason_code: str | None
+    why: str | None
 
 
 CATALOGUE: dict[str, type[EventDetails]] = {
@@ -341,6 +538,30 @@ CATALOGUE: dict[str, type[EventDetails]] = {
         CaseClaimed,
         ContactRevealed,
         ReportExported,
+        ConsoleLoginFailed,
+        ConsoleSessionEnded,
+        ConsoleUserDisabled,
+        ConsoleUserEnabled,
+        ConsolePasswordReset,
+        ConsoleRoleChanged,
+        ConsoleSessionsEnded,
+        CaseAssigned,
+        CaseNoteAdded,
+        AutomaticDecisionOverridden,
+        ApprovalRequested,
+        ApprovalApproved,
+        ApprovalDeclined,
+        ApprovalWithdrawn,
+        ApprovalOvertaken,
+        PolicyInstalled,
+        PolicyPromoted,
+        ShadowStarted,
+        ShadowStopped,
+        ShadowDecided,
+        CapCrossed,
+        Paused,
+        BreakerTripped,
+        Resumed,
     )
 }
 
@@ -499,6 +720,108 @@ def contact_revealed(store: Store, *, key: CaseKey, actor: str, **d: Any) -> Aud
 
 def report_exported(store: Store, *, actor: str, **d: Any) -> AuditEntry:
     return write(store, ReportExported(**d), actor=actor)
+
+
+def console_login_failed(store: Store, *, actor: str = "system", **d: Any) -> AuditEntry:
+    return write(store, ConsoleLoginFailed(**d), actor=actor)
+
+
+def console_session_ended(store: Store, *, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ConsoleSessionEnded(**d), actor=actor)
+
+
+def console_user_disabled(store: Store, *, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ConsoleUserDisabled(**d), actor=actor)
+
+
+def console_user_enabled(store: Store, *, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ConsoleUserEnabled(**d), actor=actor)
+
+
+def console_password_reset(store: Store, *, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ConsolePasswordReset(**d), actor=actor)
+
+
+def console_role_changed(store: Store, *, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ConsoleRoleChanged(**d), actor=actor)
+
+
+def console_sessions_ended(store: Store, *, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ConsoleSessionsEnded(**d), actor=actor)
+
+
+def case_assigned(store: Store, *, key: CaseKey, actor: str, **d: Any) -> AuditEntry:
+    return write(store, CaseAssigned(**d), actor=actor, key=key)
+
+
+def case_note_added(store: Store, *, key: CaseKey, actor: str, **d: Any) -> AuditEntry:
+    return write(store, CaseNoteAdded(**d), actor=actor, key=key)
+
+
+def automatic_decision_overridden(
+    store: Store, *, key: CaseKey, actor: str, **d: Any
+) -> AuditEntry:
+    return write(store, AutomaticDecisionOverridden(**d), actor=actor, key=key)
+
+
+def approval_requested(store: Store, *, key: CaseKey, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ApprovalRequested(**d), actor=actor, key=key)
+
+
+def approval_approved(store: Store, *, key: CaseKey, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ApprovalApproved(**d), actor=actor, key=key)
+
+
+def approval_declined(store: Store, *, key: CaseKey, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ApprovalDeclined(**d), actor=actor, key=key)
+
+
+def approval_withdrawn(store: Store, *, key: CaseKey, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ApprovalWithdrawn(**d), actor=actor, key=key)
+
+
+def approval_overtaken(
+    store: Store, *, key: CaseKey, actor: str = "policy", **d: Any
+) -> AuditEntry:
+    return write(store, ApprovalOvertaken(**d), actor=actor, key=key)
+
+
+def policy_installed(store: Store, *, shop_id: str | None, actor: str, **d: Any) -> AuditEntry:
+    return write(store, PolicyInstalled(shop_id=shop_id, **d), actor=actor, shop_id=shop_id)
+
+
+def policy_promoted(store: Store, *, shop_id: str | None, actor: str, **d: Any) -> AuditEntry:
+    return write(store, PolicyPromoted(shop_id=shop_id, **d), actor=actor, shop_id=shop_id)
+
+
+def shadow_started(store: Store, *, shop_id: str | None, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ShadowStarted(shop_id=shop_id, **d), actor=actor, shop_id=shop_id)
+
+
+def shadow_stopped(store: Store, *, shop_id: str | None, actor: str, **d: Any) -> AuditEntry:
+    return write(store, ShadowStopped(shop_id=shop_id, **d), actor=actor, shop_id=shop_id)
+
+
+def shadow_decided(store: Store, *, key: CaseKey, actor: str = "policy", **d: Any) -> AuditEntry:
+    return write(store, ShadowDecided(**d), actor=actor, key=key)
+
+
+def cap_crossed(store: Store, *, key: CaseKey, actor: str = "policy", **d: Any) -> AuditEntry:
+    return write(store, CapCrossed(**d), actor=actor, key=key)
+
+
+def paused(store: Store, *, shop_id: str | None, actor: str, **d: Any) -> AuditEntry:
+    return write(store, Paused(shop_id=shop_id, **d), actor=actor, shop_id=shop_id)
+
+
+def breaker_tripped(
+    store: Store, *, shop_id: str | None, actor: str = "system", **d: Any
+) -> AuditEntry:
+    return write(store, BreakerTripped(shop_id=shop_id, **d), actor=actor, shop_id=shop_id)
+
+
+def resumed(store: Store, *, shop_id: str | None, actor: str, **d: Any) -> AuditEntry:
+    return write(store, Resumed(shop_id=shop_id, **d), actor=actor, shop_id=shop_id)
 
 
 # the docs table ---------------------------------------------------------------------------------

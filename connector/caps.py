@@ -24,6 +24,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from connector import audit_events
 from connector.models import RefundCase
 from connector.policy.decision import Action, DaemonNote, Decision
 from connector.policy.engine import decide_for_person
@@ -212,11 +213,8 @@ def admit(
         )
         if crossed is not None:
             if new:  # another worker deciding this same version audited it already
-                store.append_audit(
-                    CAP_CROSSED,
-                    actor="policy",
-                    key=key,
-                    details={"cap": crossed, "amount": amount, "rule_id": decision.rule_id},
+                audit_events.cap_crossed(
+                    store, key=key, cap=crossed, amount=amount, rule_id=decision.rule_id
                 )
             if new and first_this_hour:
                 raise_alert(CAP_CROSSED, {"cap": crossed, "amount": amount})

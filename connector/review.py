@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from connector import audit_events
 from connector.effects import EffectKind, EffectStatus
 from connector.errors import ConnectorError
 from connector.formatting import yuan
@@ -465,11 +466,12 @@ def decide_by_person(
             current.key, reason=f"decided by {reviewer.actor}"
         )
         if override:
-            store.append_audit(
-                "automatic_decision_overridden",
+            audit_events.automatic_decision_overridden(
+                store,
                 actor=reviewer.actor,
                 key=current.key,
-                details={"superseded_effects": [e.id for e in superseded], "via": reviewer.via},
+                superseded_effects=[e.id for e in superseded],
+                via=reviewer.via,
             )
         decision, _ = store.record_decision(
             current.key,
@@ -488,18 +490,16 @@ def decide_by_person(
             effects=effects,
             first_attempt_at=now,
         )
-        store.append_audit(
-            "human_action",
+        audit_events.human_action(
+            store,
             actor=reviewer.actor,
             key=current.key,
-            details={
-                "action": action.value,
-                "reason": reason,
-                "os_user": reviewer.os_user,
-                "via": reviewer.via,
-                "decision_id": decision.id,
-                "seen_version": seen,
-            },
+            action=action.value,
+            reason=reason,
+            os_user=reviewer.os_user,
+            via=reviewer.via,
+            decision_id=decision.id,
+            seen_version=seen,
         )
         store.set_case_state(
             current.key,

@@ -33,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from connector import formatting
+from connector import audit_events, formatting
 from connector.clock import BEIJING, Clock
 from connector.console import auth, evidence_images, login_guard
 from connector.console.accounts import (
@@ -245,10 +245,6 @@ class Page:
     def reviewer(self) -> Reviewer:
         return Reviewer(name=self.user.name, os_user=_os_user(), via="console")
 
-    def audit(self, event: str, *, key: CaseKey | None = None, **details: Any) -> None:
-        with self.store.unit_of_work():
-            self.store.append_audit(event, actor=self.actor, key=key, details={**details, **VIA})
-
 
 def _os_user() -> str:
     try:
@@ -392,8 +388,8 @@ async def login_submit(request: Request) -> Response:
         with config.store.unit_of_work():
             token, _ = auth.start_session(config.store, user, config.clock.now(),
                                          config.session_ttl)
-            config.store.append_audit("console_login", actor=f"human:{user.name}",
-                                      details={"client_ip": address, **VIA})
+            audit_events.console_login(config.store, actor=f"human:{user.name}",
+                                       client_ip=address, **VIA)
         return token
 
     token = await run_in_threadpool(_start)
@@ -410,7 +406,7 @@ async def login_submit(request: Request) -> Response:
 def logout(p: Page) -> Response:
     with p.store.unit_of_work():
         p.store.delete_console_session(p.session.token_hash)
-        p.store.append_audit("console_logout", actor=p.actor, details=VIA)
+        audit_events.console_logout(p.store, actor=p.actor, **VIA)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.SESSION_COOKIE)
     return response
@@ -992,9 +988,8 @@ def case_claim(p: Page) -> Response:
     try:
         with p.store.unit_of_work():
             claim(p.store, record, p.reviewer(), p.now())
-            p.store.append_audit(
-                "case_claimed", actor=p.actor, key=key,
-                details={"seen_version": record.version, **VIA},
+            audit_events.case_claimed(
+                p.store, actor=p.actor, key=key, seen_version=record.version, **VIA
             )
     except ConnectorError as exc:
         return _case_page(p, key, status=409, error=error_text(p.lang, str(exc)))
@@ -1269,8 +1264,11 @@ def stats_csv(p: Page) -> Response:
     except ValueError as exc:
         return p.error(400, error_text(p.lang, str(exc)))
     counts = p.store.refund_reason_counts(period.since, period.until)
-    p.audit("report_exported", report="refund_reasons", first_day=period.first.isoformat(),
-            last_day=period.last.isoformat(), rows=len(counts))
+    with p.store.unit_of_work():
+        audit_events.report_exported(
+            p.store, actor=p.actor, report="refund_reasons", first_day=period.first.isoformat(),
+            last_day=period.last.isoformat(), rows=len(counts), **VIA,
+        )
     name = f"refund-reasons-{period.first.isoformat()}-{period.last.isoformat()}.csv"
     return Response(
         to_csv(counts, period, p.lang),

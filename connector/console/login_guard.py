@@ -26,8 +26,9 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from connector import audit_events
 from connector.store import Store
 
 LOGIN_FAILED_EVENT = "console_login_failed"
@@ -106,12 +107,11 @@ def record_failure(
     store: Store, account: str, client_ip: str, *, why: str, wait_s: float = 0.0
 ) -> None:
     """Audit a failed sign-in: the account typed and the address, never the password."""
-    details: dict[str, object] = {"account": account[:64], "client_ip": client_ip, "why": why,
-                                  "via": "console"}
-    if wait_s:
-        details["retry_after_s"] = round(wait_s, 1)
+    retry: dict[str, Any] = {"retry_after_s": round(wait_s, 1)} if wait_s else {}
     with store.unit_of_work():
-        store.append_audit(LOGIN_FAILED_EVENT, actor="system", details=details)
+        audit_events.console_login_failed(
+            store, account=account[:64], client_ip=client_ip, why=why, via="console", **retry
+        )
 
 
 def _keys(account: str, client_ip: str) -> tuple[str, str]:

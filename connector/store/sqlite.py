@@ -1987,8 +1987,7 @@ class SqliteStore:
             if cursor.rowcount != 1:
                 msg = f"no case {key[2]} in shop {key[0]}:{key[1]}"
                 raise StoreError(msg)
-            self.append_audit("case_assigned", actor=actor, key=key,
-                              details={"assignee": assignee, "via": "console"})
+            audit_events.case_assigned(self, key=key, actor=actor, assignee=assignee)
 
     def add_case_note(self, key: CaseKey, body: str, *, actor: str) -> CaseNoteRecord:
         clean = mask_free_text(body.strip())
@@ -1999,8 +1998,9 @@ class SqliteStore:
                 (*key, actor, clean, self._now()),
             )
             note_id = int(cursor.lastrowid or 0)
-            self.append_audit("case_note_added", actor=actor, key=key,
-                              details={"note_id": note_id, "chars": len(clean)})
+            audit_events.case_note_added(
+                self, key=key, actor=actor, note_id=note_id, chars=len(clean)
+            )
         return next(n for n in self.case_notes(key) if n.id == note_id)
 
     def case_notes(self, key: CaseKey) -> list[CaseNoteRecord]:
@@ -2039,10 +2039,10 @@ class SqliteStore:
                  self._now()),
             )
             approval_id = int(cursor.lastrowid or 0)
-            self.append_audit("approval_requested", actor=actor, key=key, details={
-                "approval_id": approval_id, "action": action, "amount_fen": amount_fen,
-                "seen_version": seen_version,
-            })
+            audit_events.approval_requested(
+                self, key=key, actor=actor, approval_id=approval_id, action=action,
+                amount_fen=amount_fen, seen_version=seen_version,
+            )
             found = self._approval(approval_id)
             assert found is not None
             return found
@@ -2082,10 +2082,11 @@ class SqliteStore:
                 "WHERE id = ?",
                 (str(status), actor, self._now(), decision_id, approval_id),
             )
-            self.append_audit(f"approval_{status}", actor=actor, key=before.key, details={
-                "approval_id": approval_id, "requested_by": before.requested_by,
-                "amount_fen": before.amount_fen, "decision_id": decision_id, **(details or {}),
-            })
+            _writer(_APPROVAL_WRITERS, status)(
+                self, key=before.key, actor=actor, approval_id=approval_id,
+                requested_by=before.requested_by, amount_fen=before.amount_fen,
+                decision_id=decision_id, **(details or {}),
+            )
             after = self._approval(approval_id)
             assert after is not None
             return after
@@ -2142,7 +2143,7 @@ class SqliteStore:
                 change["disabled"] = disabled
             if end_sessions:
                 change["sessions_ended"] = ended
-            self.append_audit(event, actor=actor, details={**change, **(details or {})})
+            _writer(_ACCOUNT_WRITERS, event)(self, actor=actor, **{**change, **(details or {})})
             user = self.get_console_user(name)
             assert user is not None
             return user
@@ -2173,11 +2174,9 @@ class SqliteStore:
             if row is None:
                 return False
             self._write("DELETE FROM console_sessions WHERE token_hash = ?", (token_hash,))
-            self.append_audit(
-                "console_session_ended",
-                actor=actor,
-                details={"account": row["user_name"], "ended_id": token_hash[:12],
-                         **(details or {})},
+            audit_events.console_session_ended(
+                self, actor=actor, account=row["user_name"], ended_id=token_hash[:12],
+                **(details or {}),
             )
             return True
 
@@ -2288,19 +2287,16 @@ class SqliteStore:
                 (version, shop_id, str(role), actor, self._now(), note),
             )
             install_id = int(cursor.lastrowid or 0)
-            self.append_audit(
-                event,
+            _writer(_INSTALL_WRITERS, event)(
+                self,
                 actor=actor,
                 shop_id=shop_id,
-                details={
-                    "install_id": install_id,
-                    "version": version,
-                    "policy_name": name or None,
-                    "role": str(role),
-                    "shop_id": shop_id,
-                    "note": note or None,
-                    **(details or {}),
-                },
+                install_id=install_id,
+                version=version,
+                policy_name=name or None,
+                role=str(role),
+                note=note or None,
+                **(details or {}),
             )
             row = self._one("SELECT * FROM policy_installs WHERE id = ?", (install_id,))
             assert row is not None
@@ -2419,21 +2415,18 @@ class SqliteStore:
                 ),
             )
             shadow_id = int(cursor.lastrowid or 0)
-            self.append_audit(
-                "shadow_decided",
-                actor="policy",
+            audit_events.shadow_decided(
+                self,
                 key=key,
-                details={
-                    "shadow_decision_id": shadow_id,
-                    "shadow_version": shadow_version,
-                    "rule_id": rule_id,
-                    "action": action,
-                    "refund_amount": refund_amount,
-                    "live_version": live_version,
-                    "live_rule_id": live_rule_id,
-                    "live_action": live_action,
-                    "agrees": action == live_action,
-                },
+                shadow_decision_id=shadow_id,
+                shadow_version=shadow_version,
+                rule_id=rule_id,
+                action=action,
+                refund_amount=refund_amount,
+                live_version=live_version,
+                live_rule_id=live_rule_id,
+                live_action=live_action,
+                agrees=action == live_action,
             )
             row = self._one("SELECT * FROM shadow_decisions WHERE id = ?", (shadow_id,))
             assert row is not None
@@ -2535,18 +2528,15 @@ class SqliteStore:
                 (shop_id, reason_code, int(hold_fallbacks), why, actor, self._now()),
             )
             pause_id = int(cursor.lastrowid or 0)
-            self.append_audit(
-                event,
+            _writer(_PAUSE_WRITERS, event)(
+                self,
                 actor=actor,
                 shop_id=shop_id,
-                details={
-                    "pause_id": pause_id,
-                    "shop_id": shop_id,
-                    "reason_code": reason_code,
-                    "hold_fallbacks": hold_fallbacks,
-                    "why": why,
-                    **(details or {}),
-                },
+                pause_id=pause_id,
+                reason_code=reason_code,
+                hold_fallbacks=hold_fallbacks,
+                why=why,
+                **(details or {}),
             )
             row = self._one("SELECT * FROM pauses WHERE id = ?", (pause_id,))
             assert row is not None
@@ -2570,16 +2560,13 @@ class SqliteStore:
                     (actor, now, pause_id),
                 )
             if ids:
-                self.append_audit(
-                    "resumed",
+                audit_events.resumed(
+                    self,
                     actor=actor,
                     shop_id=shop_id,
-                    details={
-                        "pause_ids": ids,
-                        "shop_id": shop_id,
-                        "reason_code": reason_code,
-                        "why": why or None,
-                    },
+                    pause_ids=ids,
+                    reason_code=reason_code,
+                    why=why or None,
                 )
                 # Due at once, whatever the clock of whoever resumes (a CLI's or the daemon's).
                 self._write(
@@ -2626,6 +2613,46 @@ _EFFECT_WRITERS: dict[AuditEvent, Callable[..., AuditEntry]] = {
     AuditEvent.effect_cancelled: audit_events.effect_cancelled,
     AuditEvent.effect_requeued: audit_events.effect_requeued,
 }
+
+_APPROVAL_WRITERS: dict[str, Callable[..., AuditEntry]] = {
+    ApprovalStatus.approved: audit_events.approval_approved,
+    ApprovalStatus.declined: audit_events.approval_declined,
+    ApprovalStatus.withdrawn: audit_events.approval_withdrawn,
+    ApprovalStatus.overtaken: audit_events.approval_overtaken,
+}
+_ACCOUNT_WRITERS: dict[str, Callable[..., AuditEntry]] = {
+    w.__name__: w
+    for w in (
+        audit_events.console_user_disabled,
+        audit_events.console_user_enabled,
+        audit_events.console_password_reset,
+        audit_events.console_role_changed,
+        audit_events.console_sessions_ended,
+    )
+}
+_INSTALL_WRITERS: dict[str, Callable[..., AuditEntry]] = {
+    w.__name__: w
+    for w in (
+        audit_events.policy_installed,
+        audit_events.policy_promoted,
+        audit_events.shadow_started,
+        audit_events.shadow_stopped,
+    )
+}
+_PAUSE_WRITERS: dict[str, Callable[..., AuditEntry]] = {
+    w.__name__: w for w in (audit_events.paused, audit_events.breaker_tripped)
+}
+
+
+def _writer(
+    writers: Mapping[str, Callable[..., AuditEntry]], event: str
+) -> Callable[..., AuditEntry]:
+    """The catalogue's writer for an event a store method writes under a caller-chosen name."""
+    try:
+        return writers[event]
+    except KeyError:
+        msg = f"audit event {event!r} cannot be written here (one of {', '.join(writers)})"
+        raise StoreError(msg) from None
 
 
 def _audit_entry(row: Mapping[str, Any]) -> AuditEntry:
