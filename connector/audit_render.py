@@ -4,7 +4,8 @@
 A trace step is read back into the policy's own step model and told in its own words, English
 or Chinese (``RuleMatched.en()`` …); a step that no longer fits the model is shown as stored,
 never dropped. Money reads in yuan and times in Beijing time (``utc`` to switch), through
-``connector/formatting.py``. Guarded by tests/unit/test_audit_render.py.
+``connector/formatting.py``. Guarded by tests/store/test_audit_cli.py and, for the desk's one
+rule numbering, tests/console/test_console_pages.py.
 """
 
 from __future__ import annotations
@@ -18,14 +19,25 @@ from pydantic import TypeAdapter, ValidationError
 
 from connector.audit import AuditEntry
 from connector.formatting import person_time, yuan
-from connector.policy.decision import TraceStep
+from connector.policy.decision import RuleMatched, TraceStep
 
 Lang = Literal["en", "zh"]
 _STEP: TypeAdapter[Any] = TypeAdapter(TraceStep)
 
 
-def trace_lines(trace: Any, lang: Lang = "en") -> list[str]:
-    """A stored trace (a list of step dicts, or older plain text) as readable lines."""
+def rule_title(step: RuleMatched, lang: Lang, *, matched: bool = False) -> str:
+    """The desk's one numbering for rules: their position in the policy, with its own title."""
+    if lang == "zh":
+        title = step.description_zh or step.description
+        return f"{'命中' if matched else ''}第{step.position}条规则：{title}"
+    return f"{'matched ' if matched else ''}rule #{step.position}: {step.description}"
+
+
+def trace_lines(trace: Any, lang: Lang = "en", *, desk: bool = False) -> list[str]:
+    """A stored trace (a list of step dicts, or older plain text) as readable lines.
+
+    ``desk``: for reviewers, a matched rule reads by its position and title only (the rule
+    ids are the policy author's; ops and the CLI keep them)."""
     if not trace:
         return []
     lines: list[str] = []
@@ -38,6 +50,9 @@ def trace_lines(trace: Any, lang: Lang = "en") -> list[str]:
         except ValidationError:
             text = step.get(f"text_{lang}") or step.get("text_en")
             lines.append(str(text or json.dumps(step, ensure_ascii=False, sort_keys=True)))
+            continue
+        if desk and isinstance(parsed, RuleMatched):
+            lines.append(rule_title(parsed, lang, matched=True))
             continue
         lines.append(parsed.zh() if lang == "zh" else parsed.en())
     return lines

@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from connector import audit_events, formatting
+from connector.audit_render import rule_title, trace_lines
 from connector.clock import BEIJING, Clock
 from connector.console import auth, evidence_images, login_guard
 from connector.console.accounts import (
@@ -772,32 +773,6 @@ def _decide_one(
 
 
 # case page --------------------------------------------------------------------------------------
-def _trace_lines(trace: list[Any], lang: Lang) -> list[str]:
-    lines = []
-    for step in trace:
-        if not isinstance(step, dict):
-            lines.append(str(step))
-            continue
-        try:
-            parsed = _TRACE.validate_python(step)
-        except ValidationError:
-            lines.append(str(step.get("text_en") or json.dumps(step, ensure_ascii=False)))
-            continue
-        if isinstance(parsed, RuleMatched):
-            lines.append(rule_title(parsed, lang, matched=True))
-            continue
-        lines.append(parsed.zh() if lang == "zh" else parsed.en())
-    return lines
-
-
-def rule_title(step: RuleMatched, lang: Lang, *, matched: bool = False) -> str:
-    """One numbering for rules: their position in the policy, with the policy's own title."""
-    if lang == "zh":
-        title = step.description_zh or step.description
-        return f"{'命中' if matched else ''}第{step.position}条规则：{title}"
-    return f"{'matched ' if matched else ''}rule #{step.position}: {step.description}"
-
-
 def decision_title(decision: DecisionRecord, lang: Lang) -> str:
     """A decision as a person reads it: the rule's number and title, or who decided."""
     for step in decision.trace:
@@ -935,7 +910,7 @@ def _case_page(
             record.deadline_at.timestamp() * 1000
         ),
         decision=decision,
-        trace=_trace_lines(decision.trace, p.lang) if decision else [],
+        trace=trace_lines(decision.trace, p.lang, desk=True) if decision else [],
         decision_text=decision_title(decision, p.lang) if decision else "",
         audit=[(e, beijing(e.at_datetime, seconds=True), _details_text(e.details, p.lang))
                for e in audit],
