@@ -23,6 +23,7 @@ from connector.casechange import (
 from connector.clock import FakeClock
 from connector.effects import EffectKind, EffectStatus
 from connector.models import CaseStatus, RefundCase
+from connector.policy.fields import CASE_FIELDS
 from connector.store import CaseState, ChangeKind, open_store
 
 AT = datetime(2026, 11, 12, 2, 0, tzinfo=UTC)
@@ -179,6 +180,8 @@ def test_chat_and_trace_steps_are_not_facts() -> None:
     assert DISPLAY_ONLY_FIELDS <= NOT_FACTS
     assert {"status", "logistics", "evidence"}.isdisjoint(NOT_FACTS)  # what policies read
     assert set(fact_material(_doc())) == {"status", "logistics", "evidence"}
+    nameable = {path.split(".")[0] for path in CASE_FIELDS}  # what a policy condition may name
+    assert nameable.isdisjoint(DISPLAY_ONLY_FIELDS)
 
 
 def test_a_new_message_or_trace_step_is_no_news_but_a_parcel_status_is() -> None:
