@@ -33,7 +33,7 @@ from connector.models import (
     TrackStep,
     parse_case,
 )
-from connector.payload_caps import cap_text
+from connector.payload_caps import cap_text, keep_latest
 from connector.privacy import mask_free_text
 
 PLATFORM = "taobao"
@@ -418,7 +418,8 @@ MAX_CHAT_MESSAGES = 200
 
 def messages_to_chat(messages: Sequence[Any]) -> tuple[ChatMessage, ...]:
     """The refund's messages as the desk's chat record, oldest first: who (buyer, seller,
-    platform staff), when, the words with personal data masked and capped, how many pictures.
+    platform staff), when, the words with personal data masked and capped, how many pictures;
+    the latest messages only when there are very many (``MAX_CHAT_MESSAGES``, ``keep_latest``).
 
     Never the sender's nick or open uid. A message of an unknown role or unreadable time is
     kept with what can be read (the role as platform, no time) rather than dropped."""
@@ -441,7 +442,8 @@ def messages_to_chat(messages: Sequence[Any]) -> tuple[ChatMessage, ...]:
         )
         chat.append((at, index, entry))
     chat.sort(key=lambda t: (t[0] is not None, t[0] or _EPOCH, t[1]))
-    return tuple(entry for _, _, entry in chat[-MAX_CHAT_MESSAGES:])
+    latest = [entry for _, _, entry in chat[-MAX_CHAT_MESSAGES:]]
+    return keep_latest(latest, lambda m: m.text)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

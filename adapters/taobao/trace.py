@@ -16,7 +16,7 @@ from typing import Any
 from adapters._rpc.envelope import unwrap_list
 from adapters._rpc.values import parse_local_time
 from connector.models import Logistics, LogisticsStatus, TrackStep
-from connector.payload_caps import cap_text
+from connector.payload_caps import cap_text, keep_latest
 from connector.privacy import mask_free_text
 
 MAX_TRACE_STEPS = 100
@@ -99,4 +99,4 @@ def track_steps(
         TrackStep(at=at, description=cap_text(mask_free_text(_words(step))))
         for step, at in zip(steps, times, strict=True)
     ]
-    return tuple(shown[-MAX_TRACE_STEPS:])
+    return keep_latest(shown[-MAX_TRACE_STEPS:], lambda step: step.description)

@@ -12,10 +12,10 @@ from taobao_helpers import GATEWAY, form, ok, refund
 
 from adapters.taobao import TaobaoAdapter
 from adapters.taobao.mapping import MESSAGE_FIELDS, messages_to_chat
-from adapters.taobao.trace import trace_to_logistics
+from adapters.taobao.trace import MAX_TRACE_STEPS, trace_to_logistics
 from connector.facts import ALL_FACTS, Fact
 from connector.models import ChatRole
-from connector.payload_caps import TEXT_CAP_BYTES
+from connector.payload_caps import RAW_CAP_BYTES, TEXT_CAP_BYTES
 from connector.privacy import REDACTED
 from mocks.taobao.records import Message
 from mocks.taobao.render import MESSAGE_FIELDS as FAKE_MESSAGE_FIELDS
@@ -142,3 +142,22 @@ def test_facts_not_asked_for_leave_the_chat_and_steps_empty(adapter: TaobaoAdapt
     assert case.return_logistics_steps == ()
     methods = {form(call.request)["method"] for call in route.calls}
     assert "taobao.refund.messages.get" not in methods
+
+
+def test_a_flood_of_long_messages_keeps_the_latest_within_the_raw_cap() -> None:
+    flood = [_wire(1, f"第{i}条" + "长" * 3000, i % 60) for i in range(60)]
+    for i, message in enumerate(flood):
+        message["created"] = f"2026-11-12 {9 + i // 60:02d}:{i % 60:02d}:00"
+    chat = messages_to_chat(flood)
+    assert 0 < len(chat) < 60
+    assert sum(len(m.text.encode()) for m in chat) <= RAW_CAP_BYTES
+    assert chat[-1].text.startswith("第59条")  # the newest is kept
+    steps = trace_to_logistics({
+        "out_sid": "SF1",
+        "trace_list": {"transit_step_info": [
+            {"status_time": "2026-11-10 08:00:00", "status_desc": "运" * 4000}
+            for _ in range(300)
+        ]},
+    }).steps
+    assert 0 < len(steps) <= MAX_TRACE_STEPS
+    assert sum(len(s.description.encode()) for s in steps) <= RAW_CAP_BYTES
