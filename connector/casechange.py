@@ -4,7 +4,8 @@ Pure rules, no I/O: every ``Store`` backend (SQLite today, PostgreSQL later) cal
 the unit of work that stores the version, so the domain rule lives here once.
 
 - ``classify_change``: is the read new, stale, the same, or only a version move?
-  (guarded by ``tests/unit/test_casechange.py``)
+  (guarded by ``tests/unit/test_casechange.py``); ``fact_material`` says what counts as facts:
+  not the volatile fields nor what the desk only shows (chat record, trace steps).
 - ``state_on_arrival``: a version that arrives refunded or closed settles the case.
 - ``outlived_effects``: the writes that a version ending the seller's part leaves with nothing
   to do (casebook rule 1); the store supersedes them in the same unit of work, whether or not the
@@ -14,9 +15,9 @@ the unit of work that stores the version, so the domain rule lives here once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from connector.effects import NOTICE_EFFECTS, EffectKind, EffectStatus
 from connector.models import TERMINAL_STATUSES, CaseStatus
@@ -37,6 +38,34 @@ TARGET_STATUSES: dict[EffectKind, frozenset[CaseStatus]] = {
 }
 """Where each platform write leaves the case: seeing this state on a re-read means it may have
 landed. Only these writes can be re-read before a resend whose outcome is unknown."""
+
+VOLATILE_CASE_FIELDS = frozenset({"version", "updated_at"})
+"""Fields that move on every write, including the connector's own: not part of the facts."""
+
+DISPLAY_ONLY_FIELDS = frozenset({"chat", "logistics_steps", "return_logistics_steps"})
+"""What the desk shows beyond the facts (the chat record, each parcel's trace steps): no policy
+reads them, so a new message or a new trace step is no news for the decider. The parcel's
+status (``logistics.status``), the pictures (``evidence``) and the times stay facts."""
+
+NOT_FACTS = VOLATILE_CASE_FIELDS | DISPLAY_ONLY_FIELDS
+"""Top-level case fields left out of the facts a stored version is compared by."""
+
+
+def fact_material(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a stored case document that counts as its facts (hashed and compared)."""
+    return {k: v for k, v in doc.items() if k not in NOT_FACTS}
+
+
+def changed_facts(doc: Mapping[str, Any], previous: Mapping[str, Any]) -> tuple[str, ...]:
+    """The top-level fact fields whose values differ between two stored case documents."""
+    return tuple(
+        sorted(
+            name
+            for name in set(doc) | set(previous)
+            if name not in NOT_FACTS and doc.get(name) != previous.get(name)
+        )
+    )
+
 
 _SENT_OR_SENDING = frozenset({EffectStatus.done, EffectStatus.in_flight, EffectStatus.unknown})
 

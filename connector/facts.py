@@ -29,9 +29,9 @@ ALL_FACTS: frozenset[Fact] = frozenset(Fact)
 NO_FACTS: frozenset[Fact] = frozenset()
 
 FACT_FIELDS: Mapping[Fact, frozenset[str]] = {
-    Fact.evidence: frozenset({"evidence"}),
-    Fact.logistics: frozenset({"logistics", "shipped_at", "delivered_at"}),
-    Fact.return_logistics: frozenset({"return_logistics"}),
+    Fact.evidence: frozenset({"evidence", "chat"}),
+    Fact.logistics: frozenset({"logistics", "shipped_at", "delivered_at", "logistics_steps"}),
+    Fact.return_logistics: frozenset({"return_logistics", "return_logistics_steps"}),
     Fact.item_promise: frozenset({"item.no_reason_eligible"}),
 }
 """The ``RefundCase`` fields (dotted paths; a field covers its sub-fields) each fact fills."""

@@ -126,11 +126,14 @@ def _group_in_words(group: int) -> str:
     return "".join(out)
 
 
-def person_time(value: datetime | None, *, utc: bool = False, seconds: bool = True) -> str:
-    """``2026-11-11 20:00:00 北京`` (Beijing) or ``2026-11-11 12:00:00 UTC``; ``-`` for none."""
+def person_time(
+    value: datetime | None, *, utc: bool = False, seconds: bool = True, english: bool = False
+) -> str:
+    """``2026-11-11 20:00:00 北京`` (Beijing; ``Beijing`` with ``english``) or
+    ``2026-11-11 12:00:00 UTC``; ``-`` for none."""
     if value is None:
         return "-"
-    zone, label = (UTC, "UTC") if utc else (BEIJING, "北京")
+    zone, label = (UTC, "UTC") if utc else (BEIJING, "Beijing" if english else "北京")
     pattern = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
     return f"{value.astimezone(zone).strftime(pattern)} {label}"
 

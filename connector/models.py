@@ -141,6 +141,33 @@ class Evidence(_Model):
     url: str = ""
 
 
+class ChatRole(StrEnum):
+    buyer = "buyer"
+    seller = "seller"
+    platform = "platform"
+
+
+class ChatMessage(_Model):
+    """One message of the case's chat record (Taobao: the refund's messages), for the desk.
+
+    Display only: not a case fact (``connector.casechange.DISPLAY_ONLY_FIELDS``). The adapter
+    masks personal data in ``text`` (``connector.privacy.mask_free_text``) and caps it."""
+
+    at: AwareDatetime | None = None
+    role: ChatRole
+    text: str = ""
+    pictures: StrictInt = Field(default=0, ge=0)
+
+
+class TrackStep(_Model):
+    """One step of a parcel's logistics trace: when, and the carrier's words (where and what).
+
+    Display only, like ``ChatMessage``; the parcel's status stays in ``Logistics``."""
+
+    at: AwareDatetime | None = None
+    description: str = ""
+
+
 class Buyer(_Model):
     id: str = Field(min_length=1, description="pseudonymous buyer id; never a name")
     refunds_90d: StrictInt = Field(default=0, ge=0)
@@ -187,13 +214,18 @@ class RefundCase(_Model):
     inspection: Inspection | None = None
     evidence: tuple[Evidence, ...] = ()
     buyer: Buyer
+    # What the desk shows beyond the facts: never compared for change detection, never read by
+    # a policy (connector.casechange.DISPLAY_ONLY_FIELDS; connector.policy.fields skips them).
+    chat: tuple[ChatMessage, ...] = ()
+    logistics_steps: tuple[TrackStep, ...] = ()
+    return_logistics_steps: tuple[TrackStep, ...] = ()
     warehouse: Warehouse | None = None
     # Connector fields, not in the casebook: the platform's compare-and-set token and facts an
     # adapter needs to write back (e.g. Tmall's refund phase, a "cannot refuse" constraint).
     version: str | None = Field(default=None, description="platform version for compare-and-set")
     platform_fields: dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("evidence", mode="before")
+    @field_validator("evidence", "chat", "logistics_steps", "return_logistics_steps", mode="before")
     @classmethod
     def _evidence_list(cls, value: Any) -> Any:
         return () if value is None else value

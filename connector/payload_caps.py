@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -24,6 +24,7 @@ RAW_CAP_BYTES = 64 * 1024
 TRUNCATED = "…[truncated by refund-connector: {size} bytes in all, sha256 {digest}]"
 
 Model = TypeVar("Model", bound=BaseModel)
+Item = TypeVar("Item")
 
 
 def cap_text(text: str, limit: int = TEXT_CAP_BYTES) -> str:
@@ -36,6 +37,22 @@ def cap_text(text: str, limit: int = TEXT_CAP_BYTES) -> str:
     head = encoded[:limit].decode("utf-8", "ignore")  # a cut character is dropped, not mangled
     marker = TRUNCATED.format(size=len(encoded), digest=hashlib.sha256(encoded).hexdigest())
     return head + marker
+
+
+def keep_latest(
+    items: Sequence[Item], text_of: Callable[[Item], str], limit: int = RAW_CAP_BYTES
+) -> tuple[Item, ...]:
+    """The latest ``items`` (last in the sequence) whose texts together fit in ``limit`` UTF-8
+    bytes; the newest one is always kept (its text capped on its own). For lists a platform may
+    make long: a case's chat record, a parcel's trace steps."""
+    kept: list[Item] = []
+    total = 0
+    for item in reversed(items):
+        total += len(text_of(item).encode("utf-8", "surrogatepass"))
+        if kept and total > limit:
+            break
+        kept.append(item)
+    return tuple(reversed(kept))
 
 
 def _walk(value: Any, text: Callable[[str], str]) -> Any:

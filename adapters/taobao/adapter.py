@@ -39,6 +39,7 @@ from adapters.taobao.mapping import (
     CaseExtras,
     decode_image,
     image_part,
+    messages_to_chat,
     messages_to_evidence,
     private_free,
     refund_to_case,
@@ -287,12 +288,10 @@ class TaobaoAdapter(PlatformAdapter):
         if not isinstance(refund, Mapping) or not refund:
             raise NotFoundError("no such refund", platform=PLATFORM, case_id=case_id)
         phase = str(refund.get("refund_phase") or "") or None
+        messages = self._messages(case_id, phase) if Fact.evidence in facts else []
         extras = CaseExtras(
-            evidence=(
-                messages_to_evidence(self._messages(case_id, phase))
-                if Fact.evidence in facts
-                else ()
-            ),
+            evidence=messages_to_evidence(messages),
+            chat=messages_to_chat(messages),
             no_reason_eligible=(
                 self._no_reason_eligible(refund, case_id) if Fact.item_promise in facts else None
             ),
@@ -341,6 +340,7 @@ class TaobaoAdapter(PlatformAdapter):
                     logistics=outbound.logistics,
                     shipped_at=outbound.shipped_at,
                     delivered_at=outbound.delivered_at,
+                    logistics_steps=outbound.steps,
                 )
         if tid and refund.get("sid") and Fact.return_logistics in facts:
             back = self._trace_or_none(tid, case_id, case_id)
@@ -351,6 +351,7 @@ class TaobaoAdapter(PlatformAdapter):
                     waybill=back.logistics.waybill,
                     status="delivered" if delivered else "in_transit",
                 )
+                extras["return_logistics_steps"] = back.steps
         return extras
 
     def _trace_or_none(self, tid: str, refund_id: str | None, case_id: str) -> Trace | None:

@@ -11,7 +11,7 @@ import base64
 import binascii
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from adapters._rpc.fields import not_a_single_value
@@ -22,14 +22,19 @@ from connector.errors import FieldProblem
 from connector.models import (
     CaseStatus,
     CaseType,
+    ChatMessage,
+    ChatRole,
     Evidence,
     Logistics,
     OrderStatus,
     QuarantinedCase,
     RefundCase,
     ReturnLogistics,
+    TrackStep,
     parse_case,
 )
+from connector.payload_caps import cap_text, keep_latest
+from connector.privacy import mask_free_text
 
 PLATFORM = "taobao"
 
@@ -130,6 +135,9 @@ class CaseExtras:
     delivered_at: datetime | None = None
     evidence: tuple[Evidence, ...] = ()
     no_reason_eligible: bool | None = None
+    chat: tuple[ChatMessage, ...] = ()
+    logistics_steps: tuple[TrackStep, ...] = ()
+    return_logistics_steps: tuple[TrackStep, ...] = ()
 
 
 _T = TypeVar("_T")
@@ -309,6 +317,9 @@ def refund_to_case(
         "logistics": extras.logistics,
         "return_logistics": return_logistics,
         "evidence": extras.evidence,
+        "chat": extras.chat,
+        "logistics_steps": extras.logistics_steps,
+        "return_logistics_steps": extras.return_logistics_steps,
         "buyer": {"id": buyer_id},
         "version": version,
         "platform_fields": platform_fields,
@@ -398,6 +409,44 @@ def messages_to_evidence(messages: Sequence[Any]) -> tuple[Evidence, ...]:
             continue
         evidence.extend(url_evidence(url) for url in _pic_urls(message.get("pic_urls")))
     return tuple(evidence)
+
+
+_CHAT_ROLES = {"1": ChatRole.buyer, "2": ChatRole.seller, "3": ChatRole.platform}
+MAX_CHAT_MESSAGES = 200
+"""Messages kept per case (the latest ones); the adapter reads at most a few pages."""
+
+
+def messages_to_chat(messages: Sequence[Any]) -> tuple[ChatMessage, ...]:
+    """The refund's messages as the desk's chat record, oldest first: who (buyer, seller,
+    platform staff), when, the words with personal data masked and capped, how many pictures;
+    the latest messages only when there are very many (``MAX_CHAT_MESSAGES``, ``keep_latest``).
+
+    Never the sender's nick or open uid. A message of an unknown role or unreadable time is
+    kept with what can be read (the role as platform, no time) rather than dropped."""
+    chat: list[tuple[datetime | None, int, ChatMessage]] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            continue
+        role = _CHAT_ROLES.get(str(message.get("owner_role")), ChatRole.platform)
+        try:
+            at = parse_local_time(message["created"]) if message.get("created") else None
+        except (ValueError, TypeError):
+            at = None
+        content = message.get("content")
+        words = content if isinstance(content, str) else ""
+        entry = ChatMessage(
+            at=at,
+            role=role,
+            text=cap_text(mask_free_text(words)),
+            pictures=len(_pic_urls(message.get("pic_urls"))),
+        )
+        chat.append((at, index, entry))
+    chat.sort(key=lambda t: (t[0] is not None, t[0] or _EPOCH, t[1]))
+    latest = [entry for _, _, entry in chat[-MAX_CHAT_MESSAGES:]]
+    return keep_latest(latest, lambda m: m.text)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _pic_urls(value: Any) -> list[str]:

@@ -1,7 +1,8 @@
 """The outbound parcel's logistics trace (``taobao.logistics.trace.search``) -> canonical.
 
 Shape as TOP's logistics API documents it: ``out_sid``, ``company_name`` and
-``trace_list.transit_step_info[]{status_time, action, status_desc}``. The action words are not
+``trace_list.transit_step_info[]{status_time, action, status_desc}``; every step is kept for the
+desk (``Trace.steps``). The action words are not
 published as a closed list; unknown ones mean the parcel is still moving.
 """
 
@@ -14,7 +15,12 @@ from typing import Any
 
 from adapters._rpc.envelope import unwrap_list
 from adapters._rpc.values import parse_local_time
-from connector.models import Logistics, LogisticsStatus
+from connector.models import Logistics, LogisticsStatus, TrackStep
+from connector.payload_caps import cap_text, keep_latest
+from connector.privacy import mask_free_text
+
+MAX_TRACE_STEPS = 100
+"""Steps kept per parcel (the latest ones): a real trace has a few dozen."""
 
 _ACTION_STATUS: dict[str, LogisticsStatus] = {
     "SIGNED": LogisticsStatus.delivered,
@@ -38,6 +44,7 @@ class Trace:
     logistics: Logistics | None
     shipped_at: datetime | None
     delivered_at: datetime | None
+    steps: tuple[TrackStep, ...] = ()
 
 
 def _step_status(step: Mapping[str, Any]) -> LogisticsStatus:
@@ -72,5 +79,24 @@ def trace_to_logistics(body: Mapping[str, Any]) -> Trace:
     )
     shipped_at = next((t for t in times if t is not None), None)
     return Trace(
-        Logistics(carrier=carrier, waybill=waybill, status=status), shipped_at, delivered_at
+        Logistics(carrier=carrier, waybill=waybill, status=status),
+        shipped_at,
+        delivered_at,
+        track_steps(steps, times),
     )
+
+
+def _words(step: Mapping[str, Any]) -> str:
+    return str(step.get("status_desc") or step.get("action") or "")
+
+
+def track_steps(
+    steps: list[Mapping[str, Any]], times: list[datetime | None]
+) -> tuple[TrackStep, ...]:
+    """Each step's time and the carrier's words (where the parcel is, what happened), for the
+    desk: masked (a courier may write the receiver's name or phone) and capped."""
+    shown = [
+        TrackStep(at=at, description=cap_text(mask_free_text(_words(step))))
+        for step, at in zip(steps, times, strict=True)
+    ]
+    return keep_latest(shown[-MAX_TRACE_STEPS:], lambda step: step.description)

@@ -110,7 +110,8 @@ def show(
     utc: UtcOption = False,
     state_dir: StateDirOption = None,
 ) -> None:
-    """Facts, buyer evidence, logistics, the policy's trace and the audit history of a case."""
+    """Facts, buyer evidence, logistics with its tracking steps, the chat record, the policy's
+    trace and the audit history of a case."""
     with ops_cmd._store(state_dir, write=as_ is not None) as store:
         try:
             record = resolve_case(store, case)
@@ -137,9 +138,23 @@ def show(
         out.print(f"  item {c.item.sku} {c.item.title} x{c.item.quantity}", markup=False)
         evidence = ", ".join(f"{e.kind.value}:{e.url}" for e in c.evidence) or "none"
         out.print(f"  buyer evidence: {evidence}", markup=False)
-        for name, parcel in (("parcel", c.logistics), ("return", c.return_logistics)):
+        parcels = (
+            ("parcel", c.logistics, c.logistics_steps),
+            ("return", c.return_logistics, c.return_logistics_steps),
+        )
+        for name, parcel, steps in parcels:
             if parcel is not None:
                 out.print(f"  {name}: {parcel.carrier} {parcel.waybill} {parcel.status.value}")
+                for step in steps:
+                    out.print(f"    {when(step.at, utc)}  {step.description}", markup=False)
+        if c.chat:
+            out.print("  chat:")
+        for message in c.chat:
+            pictures = f" [{message.pictures} picture(s)]" if message.pictures else ""
+            out.print(
+                f"    {when(message.at, utc)}  {message.role.value}: {message.text}{pictures}",
+                markup=False,
+            )
         if c.inspection is not None:
             out.print(f"  inspection: resellable={c.inspection.resellable} {c.inspection.note}")
         decision = store.latest_decision(record.key)

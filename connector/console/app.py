@@ -188,6 +188,7 @@ def _render(
         user=user,
         csrf=csrf,
         bj=beijing,
+        when=lambda value: formatting.person_time(value, english=lang == "en"),
         yuan=yuan,
         left=lambda seconds: time_left(lang, seconds),
         switch=switch,

@@ -103,6 +103,11 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "resellable": ("可二次销售", "resellable"),
     "not_resellable": ("不可二次销售", "not resellable"),
     "no_logistics": ("无物流信息", "No logistics"),
+    "track_steps": ("物流轨迹", "Tracking steps"),
+    "no_track_steps": ("暂无物流轨迹", "No tracking steps yet"),
+    "chat_title": ("协商记录", "Chat record"),
+    "no_chat": ("没有协商记录", "No messages"),
+    "chat_pictures": ("{n}张图片", "{n} picture(s)"),
     "warehouse": ("仓库", "Warehouse"),
     "policy_title": ("策略的解释", "The policy's explanation"),
     "no_decision": ("尚未作出决定", "Not decided yet"),
@@ -467,6 +472,11 @@ LABELS: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "refuse_refund": ("拒绝退款", "refuse refund"),
         "message_buyer": ("留言给买家", "message the buyer"),
         "write_order_memo": ("写订单备注", "write the order memo"),
+    },
+    "chat_role": {
+        "buyer": ("买家", "buyer"),
+        "seller": ("卖家", "seller"),
+        "platform": ("平台客服", "platform staff"),
     },
     "evidence": {
         "photo": ("图片", "photo"),

@@ -38,9 +38,11 @@ from connector.audit import (
 )
 from connector.casechange import (
     PreviousVersion,
+    changed_facts,
     classify_change,
     ended_reason,
     ends_sellers_part,
+    fact_material,
     outlived_effects,
     state_on_arrival,
 )
@@ -99,8 +101,6 @@ _Params = Sequence[Any] | Mapping[str, Any]
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 _SYNCHRONOUS_FULL = 2
 
-VOLATILE_CASE_FIELDS = frozenset({"version", "updated_at"})
-"""Fields that move on every write, including the connector's own: not part of the facts."""
 
 # Allowed effect transitions: target status -> statuses it may come from.
 _EFFECT_FROM: dict[EffectStatus, frozenset[EffectStatus]] = {
@@ -167,7 +167,7 @@ def facts_of(case: RefundCase) -> dict[str, Any]:
 
 
 def facts_hash(doc: Mapping[str, Any]) -> str:
-    material = {k: v for k, v in doc.items() if k not in VOLATILE_CASE_FIELDS}
+    material = fact_material(doc)
     return hashlib.sha256(canonical_json(material).encode("utf-8")).hexdigest()
 
 
@@ -748,13 +748,7 @@ class SqliteStore:
                     previous_version=old["version"],
                 )
             previous_doc = json.loads(old["case_json"])
-            changed = tuple(
-                sorted(
-                    name
-                    for name in set(doc) | set(previous_doc)
-                    if name not in VOLATILE_CASE_FIELDS and doc.get(name) != previous_doc.get(name)
-                )
-            )
+            changed = changed_facts(doc, previous_doc)
             if deadline != old["deadline_at"] or guard_at is not None:
                 guard = _ts_opt(guard_at) or _default_guard(case.deadline_at)
             else:

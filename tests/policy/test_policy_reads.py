@@ -21,6 +21,9 @@ _BLANK: dict[str, Any] = {
     "shipped_at": None,
     "delivered_at": None,
     "return_logistics": None,
+    "chat": (),
+    "logistics_steps": (),
+    "return_logistics_steps": (),
 }
 
 

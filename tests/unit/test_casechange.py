@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from connector.casechange import (
+    DISPLAY_ONLY_FIELDS,
+    NOT_FACTS,
     SELLER_DONE_STATUSES,
     PreviousVersion,
+    changed_facts,
     classify_change,
     ended_reason,
+    fact_material,
     outlived_effects,
     state_on_arrival,
 )
+from connector.clock import FakeClock
 from connector.effects import EffectKind, EffectStatus
-from connector.models import CaseStatus
-from connector.store import CaseState, ChangeKind
+from connector.models import CaseStatus, RefundCase
+from connector.policy.fields import CASE_FIELDS
+from connector.store import CaseState, ChangeKind, open_store
 
 AT = datetime(2026, 11, 12, 2, 0, tzinfo=UTC)
 
@@ -148,3 +155,105 @@ def test_the_reason_names_the_version_that_ended_the_case() -> None:
     reason = ended_reason(CaseStatus.closed, "1762912800123")
     assert "closed" in reason
     assert "1762912800123" in reason
+
+
+# -- what counts as facts (issue 19, point 6: chat and trace steps are shown, not compared) -----
+
+
+def _doc(**overrides: object) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "status": "awaiting_seller",
+        "logistics": {"carrier": "YTO", "waybill": "YT1", "status": "in_transit"},
+        "evidence": [],
+        "version": "v1",
+        "updated_at": "2026-11-12T09:00:00+08:00",
+        "chat": [{"role": "buyer", "text": "还没到", "at": None, "pictures": 0}],
+        "logistics_steps": [{"at": None, "description": "已揽收"}],
+        "return_logistics_steps": [],
+    }
+    doc.update(overrides)
+    return doc
+
+
+def test_chat_and_trace_steps_are_not_facts() -> None:
+    assert {"chat", "logistics_steps", "return_logistics_steps"} <= DISPLAY_ONLY_FIELDS
+    assert DISPLAY_ONLY_FIELDS <= NOT_FACTS
+    assert {"status", "logistics", "evidence"}.isdisjoint(NOT_FACTS)  # what policies read
+    assert set(fact_material(_doc())) == {"status", "logistics", "evidence"}
+    nameable = {path.split(".")[0] for path in CASE_FIELDS}  # what a policy condition may name
+    assert nameable.isdisjoint(DISPLAY_ONLY_FIELDS)
+
+
+def test_a_new_message_or_trace_step_is_no_news_but_a_parcel_status_is() -> None:
+    before = _doc()
+    chatty = _doc(
+        chat=[
+            {"role": "buyer", "text": "还没到", "at": None, "pictures": 0},
+            {"role": "seller", "text": "在路上了", "at": None, "pictures": 0},
+        ],
+        logistics_steps=[
+            {"at": None, "description": "已揽收"},
+            {"at": None, "description": "运输中"},
+        ],
+        return_logistics_steps=[{"at": None, "description": "退货已揽收"}],
+    )
+    assert fact_material(chatty) == fact_material(before)
+    assert changed_facts(chatty, before) == ()
+    signed = _doc(logistics={"carrier": "YTO", "waybill": "YT1", "status": "delivered"})
+    assert changed_facts(signed, before) == ("logistics",)
+
+
+def test_a_store_read_with_only_new_chat_and_steps_is_not_decided_again(tmp_path: Path) -> None:
+    """Through the store every backend shares the rule with: no re-decision, but the desk's
+    copy of the case is the new one."""
+    store = open_store(tmp_path / "state", clock=FakeClock(AT))
+    try:
+        first = _case()
+        store.upsert_case(first)
+        store.set_case_state(first.key, CaseState.decided)
+        later = _case(
+            version="v2",
+            updated_at="2026-11-12T10:05:00+08:00",
+            chat=[{"role": "buyer", "text": "什么时候处理？"}],
+            logistics_steps=[{"description": "已揽收"}, {"description": "派送中"}],
+        )
+        change = store.upsert_case(later)
+        assert change.kind is ChangeKind.version_only
+        assert not change.needs_decision
+        assert change.record.state is CaseState.decided
+        assert [m.text for m in change.record.case.chat] == ["什么时候处理？"]
+        assert len(change.record.case.logistics_steps) == 2
+        moved = _case(
+            version="v3",
+            updated_at="2026-11-12T11:00:00+08:00",
+            logistics={"carrier": "YTO", "waybill": "YT1", "status": "delivered"},
+        )
+        change = store.upsert_case(moved)
+        assert change.kind is ChangeKind.facts_changed
+        assert change.changed_fields == ("logistics",)
+    finally:
+        store.close()
+
+
+def _case(**overrides: object) -> RefundCase:
+    doc: dict[str, object] = {
+        "platform": "taobao",
+        "shop_id": "s1",
+        "case_id": "R1",
+        "order_id": "O1",
+        "item": {"sku": "SKU1", "price": 5000},
+        "type": "refund_only",
+        "reason": "not_received",
+        "status": "awaiting_seller",
+        "order_status": "shipped",
+        "paid_amount": 5000,
+        "refund_amount": 5000,
+        "updated_at": "2026-11-12T10:00:00+08:00",
+        "logistics": {"carrier": "YTO", "waybill": "YT1", "status": "in_transit"},
+        "buyer": {"id": "b1"},
+        "version": "v1",
+        "chat": [{"role": "buyer", "text": "还没到"}],
+        "logistics_steps": [{"description": "已揽收"}],
+    }
+    doc.update(overrides)
+    return RefundCase.model_validate(doc)

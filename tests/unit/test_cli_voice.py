@@ -162,3 +162,27 @@ def test_effects_json_lists_everything_and_the_table_says_how_to_see_more(
     assert len(by_key) == 105
     other_shop = _cli(state, "effects", "list", "--json", "--case", "taobao/s2/ONLY")
     assert json.loads(other_shop.output) == []
+
+
+def test_queue_show_lists_the_chat_and_the_tracking_steps_in_beijing_time(
+    desk: tuple[Store, Path],
+) -> None:
+    store, state = desk
+    store.upsert_case(
+        _case(
+            "CHAT",
+            logistics={"carrier": "YTO", "waybill": "YT1", "status": "delivered"},
+            logistics_steps=[
+                {"at": "2026-11-10T18:00:00+08:00", "description": "【杭州】已揽收"},
+                {"at": "2026-11-11T14:20:00+08:00", "description": "【上海】已签收"},
+            ],
+            chat=[{"at": "2026-11-12T09:05:00+08:00", "role": "buyer", "text": "坏了",
+                   "pictures": 2}],
+        )
+    )
+    shown = _cli(state, "queue", "show", "taobao/s1/CHAT")
+    assert shown.exit_code == 0, shown.output
+    assert "2026-11-11 14:20:00 北京  【上海】已签收" in shown.output
+    assert "2026-11-12 09:05:00 北京  buyer: 坏了 [2 picture(s)]" in shown.output
+    utc = _cli(state, "queue", "show", "taobao/s1/CHAT", "--utc")
+    assert "2026-11-10 10:00:00 UTC  【杭州】已揽收" in utc.output
