@@ -135,25 +135,23 @@ def admit(
         return decision
     caps, breaker = policy.caps, policy.breaker
     amount, reason, version = refund_of(decision, case), str(case.reason), case.version
-    if decision.deadline_fallback:
-        store.add_cap_entry(
+
+    def record(kind: CapEntryKind, *, fen: int = amount, detail: str = "") -> bool:
+        return store.add_cap_entry(
             key,
             decided_version=version,
-            kind=CapEntryKind.fallback,
-            amount=amount,
+            kind=kind,
+            amount=fen,
             reason=reason,
+            detail=detail,
             at=now,
         )
+
+    if decision.deadline_fallback:
+        record(CapEntryKind.fallback)
         return decision
     if not caps.any and breaker is None:
-        store.add_cap_entry(
-            key,
-            decided_version=version,
-            kind=CapEntryKind.counted,
-            amount=amount,
-            reason=reason,
-            at=now,
-        )
+        record(CapEntryKind.counted)
         return decision
     with store.unit_of_work():
         if store.cap_entry_exists(key, decided_version=version, kind=CapEntryKind.counted):
@@ -163,14 +161,7 @@ def admit(
         if crossed is None and breaker is not None:
             tripped = breaker_trips(store, breaker, key[1], reason, now)
         if crossed is None and tripped is None:
-            store.add_cap_entry(
-                key,
-                decided_version=version,
-                kind=CapEntryKind.counted,
-                amount=amount,
-                reason=reason,
-                at=now,
-            )
+            record(CapEntryKind.counted)
             return decision
         why = crossed or f"breaker: {tripped}"
         if crossed is not None:
@@ -191,26 +182,10 @@ def admit(
                 f"熔断已暂停原因 {reason} 的自动同意：{tripped}；转人工",
             )
         if people.deadline_fallback:  # the deadline comes first: counted apart, never held
-            store.add_cap_entry(
-                key,
-                decided_version=version,
-                kind=CapEntryKind.fallback,
-                amount=refund_of(people, case),
-                reason=reason,
-                detail=why,
-                at=now,
-            )
+            record(CapEntryKind.fallback, fen=refund_of(people, case), detail=why)
             return people
         first_this_hour = store.cap_usage(key[1], kind=CapEntryKind.held, since=now - HOUR)[0] == 0
-        new = store.add_cap_entry(
-            key,
-            decided_version=version,
-            kind=CapEntryKind.held,
-            amount=amount,
-            reason=reason,
-            detail=why,
-            at=now,
-        )
+        new = record(CapEntryKind.held, detail=why)
         if crossed is not None:
             if new:  # another worker deciding this same version audited it already
                 audit_events.cap_crossed(
