@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -30,6 +30,7 @@ from connector.store import ConsoleRole, Store, open_read_only_store, open_store
 
 users_app = typer.Typer(name="users", help="Web console accounts.", no_args_is_help=True)
 console = Console()
+T = TypeVar("T")
 
 
 def register(app: typer.Typer) -> None:
@@ -60,35 +61,15 @@ def add(
 ) -> None:
     """Create a console account (prompts for the password unless --password-stdin)."""
     password = _read_password(password_stdin)
-    try:
-        store = open_store(resolve_state_dir(state_dir))
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        user = add_account(
-            store, name, role, password, actor="system", via=f"cli (os user {_os_user()})"
-        )
-    except (AccountError, StoreError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        store.close()
+    with _writable(state_dir) as store:
+        user = add_account(store, name, role, password, actor="system", via=_via())
     console.print(f"account {user.name} ({user.role.value}) created")
 
 
 @users_app.command("list")
 def list_users(state_dir: StateDirOption = None) -> None:
     """Console accounts with their roles (never their password hashes)."""
-    try:
-        store = open_read_only_store(resolve_state_dir(state_dir))
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        users = store.list_console_users()
-    finally:
-        store.close()
+    users = _read(state_dir, lambda store: store.list_console_users())
     table = Table(title=f"console accounts: {len(users)}", header_style="bold")
     for column in ("account", "role", "created UTC+8", "created by", "disabled"):
         table.add_column(column)
@@ -105,6 +86,18 @@ def list_users(state_dir: StateDirOption = None) -> None:
 
 def _via() -> str:
     return f"cli (os user {_os_user()})"
+
+
+def _read(state_dir: Path | None, query: Callable[[Store], T]) -> T:
+    try:
+        store = open_read_only_store(resolve_state_dir(state_dir))
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        return query(store)
+    finally:
+        store.close()
 
 
 @contextmanager
@@ -173,15 +166,7 @@ def reset(
 @users_app.command("sessions")
 def sessions(state_dir: StateDirOption = None) -> None:
     """Signed-in console sessions (account, session id, since, until; Beijing time)."""
-    try:
-        store = open_read_only_store(resolve_state_dir(state_dir))
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    try:
-        live = store.list_console_sessions(SystemClock().now())
-    finally:
-        store.close()
+    live = _read(state_dir, lambda store: store.list_console_sessions(SystemClock().now()))
     table = Table(title=f"console sessions: {len(live)}", header_style="bold")
     for column in ("account", "session", "since", "until"):
         table.add_column(column)
