@@ -73,6 +73,7 @@ from connector.review import (
     CaseChangedError,
     NotDecidableError,
     PlatformLimitError,
+    PreparedDecision,
     QueueItem,
     ReviewAction,
     Reviewer,
@@ -1000,12 +1001,16 @@ def case_decide(p: Page) -> Response:
     if record is None:
         return p.error(404, text(p.lang, "not_found"))
     seen = typed["seen_version"] or None
+
+    def prepare() -> PreparedDecision:
+        return prepare_decision(
+            p.store, record, action, reviewer=p.reviewer(), reason=typed["reason"],
+            now=p.now(), amount=amount, evidence=evidence, seen_version=seen,
+        )
+
     try:
         if action in MONEY and p.field("confirm") != "1":
-            prepared = prepare_decision(
-                p.store, record, action, reviewer=p.reviewer(), reason=typed["reason"],
-                now=p.now(), amount=amount, evidence=evidence, seen_version=seen,
-            )
+            prepared = prepare()
             hidden = {**typed, "amount": yuan_plain(prepared.amount), "confirm": "1"}
             return p.render(
                 "confirm.html", batch=False, action=action, reason=typed["reason"],
@@ -1016,10 +1021,7 @@ def case_decide(p: Page) -> Response:
         limit = p.config.approval_limits.get(p.user.role)
         if action in MONEY and limit is not None:
             with p.store.unit_of_work():
-                prepared = prepare_decision(
-                    p.store, record, action, reviewer=p.reviewer(), reason=typed["reason"],
-                    now=p.now(), amount=amount, evidence=evidence, seen_version=seen,
-                )
+                prepared = prepare()
                 if needs_second_approval(limit, prepared):
                     request_second_approval(p.store, prepared, reviewer=p.reviewer(),
                                             reason=typed["reason"])
@@ -1030,16 +1032,21 @@ def case_decide(p: Page) -> Response:
             now=p.now(), amount=amount, evidence=evidence, seen_version=seen,
             templates=p.config.templates,
         )
-    except CaseChangedError as exc:
-        return _case_page(p, key, status=409, changed=exc)
-    except NotDecidableError as exc:
-        return _case_page(p, key, status=409,
-                          error=text(p.lang, "not_decidable", why=why_not(p.lang, exc.code)))
+    except (CaseChangedError, NotDecidableError) as exc:
+        return _refused_page(p, key, exc)
     except PlatformLimitError as exc:
         return _case_page(p, key, status=400, error=why_not(p.lang, exc.code), form=typed)
     except ConnectorError as exc:
         return _case_page(p, key, status=400, error=error_text(p.lang, str(exc)), form=typed)
     return RedirectResponse(f"{_case_link(*key)}?decided={decision_id}", status_code=303)
+
+
+def _refused_page(p: Page, key: CaseKey, exc: CaseChangedError | NotDecidableError) -> Response:
+    """The case page again (409) when the case changed under the person or cannot be decided."""
+    if isinstance(exc, CaseChangedError):
+        return _case_page(p, key, status=409, changed=exc)
+    return _case_page(p, key, status=409,
+                      error=text(p.lang, "not_decidable", why=why_not(p.lang, exc.code)))
 
 
 @page()
@@ -1060,11 +1067,8 @@ def case_approval(p: Page) -> Response:
             return RedirectResponse(f"{_case_link(*key)}?decided={decision_id}",
                                     status_code=303)
         decline_second(p.store, approval, approver=p.reviewer())
-    except CaseChangedError as exc:
-        return _case_page(p, key, status=409, changed=exc)
-    except NotDecidableError as exc:
-        return _case_page(p, key, status=409,
-                          error=text(p.lang, "not_decidable", why=why_not(p.lang, exc.code)))
+    except (CaseChangedError, NotDecidableError) as exc:
+        return _refused_page(p, key, exc)
     except ConnectorError as exc:
         return _case_page(p, key, status=403, error=error_text(p.lang, str(exc)))
     return RedirectResponse(f"{_case_link(*key)}?approval=declined", status_code=303)
