@@ -2342,10 +2342,7 @@ class SqliteStore:
             clauses.append("shop_id = ?")
             params.append(shop_id)
         where = " AND ".join(clauses)
-        latest = (
-            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY platform, shop_id, "  # noqa: S608
-            f"case_id ORDER BY id DESC) AS nth FROM decisions WHERE {where}) WHERE nth = 1"
-        )
+        latest = _latest_per_case("decisions", where)
         rows = self._rows(
             "SELECT d.id, d.platform, d.shop_id, d.case_id, d.policy_version, d.rule_id, "  # noqa: S608
             "d.action, d.params_json, d.facts_json, d.facts_at, d.decided_at, "
@@ -2434,10 +2431,7 @@ class SqliteStore:
             clauses.append("shadow_version = ?")
             params.append(shadow_version)
         where = " AND ".join(clauses)
-        latest = (
-            f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY platform, shop_id, "  # noqa: S608
-            f"case_id ORDER BY id DESC) AS nth FROM shadow_decisions WHERE {where}) WHERE nth = 1"
-        )
+        latest = _latest_per_case("shadow_decisions", where)
         rows = self._rows(
             "SELECT s.*, (SELECT h.action FROM decisions h WHERE h.platform = s.platform "  # noqa: S608
             " AND h.shop_id = s.shop_id AND h.case_id = s.case_id AND h.decided_at >= s.decided_at"
@@ -2591,6 +2585,15 @@ class SqliteStore:
 
 
 # row -> record ---------------------------------------------------------------------------------
+def _latest_per_case(table: str, where: str) -> str:
+    """A subquery: the rows of ``table`` matching ``where``, only the newest (highest id) of each
+    case."""
+    return (
+        f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY platform, shop_id, "  # noqa: S608
+        f"case_id ORDER BY id DESC) AS nth FROM {table} WHERE {where}) WHERE nth = 1"
+    )
+
+
 def _ms(latency_ms: float | None) -> float | None:
     return None if latency_ms is None else round(float(latency_ms), 1)
 
