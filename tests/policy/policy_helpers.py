@@ -8,7 +8,8 @@ from typing import Any
 
 from connector.clock import BEIJING
 from connector.models import RefundCase
-from connector.policy import Decision, decide, load_default_policy
+from connector.policy import Decision, Policy, decide, load_default_policy, parse_policy
+from connector.policy.loader import default_policy_text
 
 NOW = datetime(2026, 11, 12, 10, 0, tzinfo=BEIJING)
 
@@ -81,3 +82,16 @@ def decide_default(case: RefundCase, now: datetime = NOW) -> Decision:
 
 def iso(value: datetime) -> str:
     return value.isoformat()
+
+
+def stricter_text(cap_fen: int = 10000) -> str:
+    """The default policy with a lower high-value cap, named "stricter": a candidate to try."""
+    return (
+        default_policy_text()
+        .replace("high_value_cap = 100000", f"high_value_cap = {cap_fen}")
+        .replace('name = "default"', 'name = "stricter"')
+    )
+
+
+def stricter() -> Policy:
+    return parse_policy(stricter_text(), "stricter.toml")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from policy_helpers import stricter, stricter_text
 from typer.testing import CliRunner
 
 from connector.cli import app
@@ -17,41 +17,11 @@ from connector.models import RefundCase
 from connector.policy import Policy, decide, load_default_policy, parse_policy
 from connector.policy.backtest import backtest
 from connector.policy.casebook import CasebookLine, read_casebook, run_casebook
-from connector.policy.loader import default_policy_text
 from connector.store.sqlite import SqliteStore
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "public.jsonl"
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 runner = CliRunner()
-
-
-def stricter_text(cap_fen: int = 10000) -> str:
-    return (
-        default_policy_text()
-        .replace("high_value_cap = 100000", f"high_value_cap = {cap_fen}")
-        .replace('name = "default"', 'name = "stricter"')
-    )
-
-
-def stricter() -> Policy:
-    return parse_policy(stricter_text(), "stricter.toml")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
-    return tmp_path / "state"
-
-
-@pytest.fixture
-def store(state_dir: Path, clock: FakeClock) -> Iterator[SqliteStore]:
-    opened = SqliteStore.open(state_dir, clock=clock)
-    yield opened
-    opened.close()
 
 
 def record(store: SqliteStore, case: RefundCase, policy: Policy, now: datetime) -> None:

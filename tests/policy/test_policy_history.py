@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from policy_helpers import stricter, stricter_text
 from typer.testing import CliRunner
 
 from connector.cli import app
@@ -21,28 +21,9 @@ START = datetime(2026, 11, 12, 2, 0, tzinfo=UTC)
 runner = CliRunner()
 
 
-def stricter_text(cap_fen: int = 10000) -> str:
-    return (
-        default_policy_text()
-        .replace("high_value_cap = 100000", f"high_value_cap = {cap_fen}")
-        .replace('name = "default"', 'name = "stricter"')
-    )
-
-
-def stricter() -> Policy:
-    return parse_policy(stricter_text(), "stricter.toml")
-
-
 @pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
-    return tmp_path / "state"
-
-
-@pytest.fixture
-def store(state_dir: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore.open(state_dir, clock=FakeClock(START))
-    yield opened
-    opened.close()
+def clock() -> FakeClock:
+    return FakeClock(START)
 
 
 @dataclass

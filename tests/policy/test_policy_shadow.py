@@ -3,46 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from policy_helpers import stricter_text
 from typer.testing import CliRunner
 
 from connector.cli import app
-from connector.clock import FakeClock
 from connector.errors import PolicyError
 from connector.models import RefundCase
 from connector.policy import decide, load_default_policy, parse_policy, shadow
 from connector.policy.casebook import CasebookLine, read_casebook
-from connector.policy.loader import default_policy_text
 from connector.store import PolicyRole
 from connector.store.sqlite import SqliteStore
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "public.jsonl"
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 runner = CliRunner()
-
-
-def stricter_text() -> str:
-    return (
-        default_policy_text()
-        .replace("high_value_cap = 100000", "high_value_cap = 10000")
-        .replace('name = "default"', 'name = "stricter"')
-    )
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
-    return tmp_path / "state"
-
-
-@pytest.fixture
-def store(state_dir: Path) -> Iterator[SqliteStore]:
-    opened = SqliteStore.open(state_dir, clock=FakeClock(START))
-    yield opened
-    opened.close()
 
 
 def cases() -> list[tuple[RefundCase, datetime]]:
