@@ -31,6 +31,10 @@ from connector.store import ConsoleRole, Store, open_read_only_store, open_store
 users_app = typer.Typer(name="users", help="Web console accounts.", no_args_is_help=True)
 console = Console()
 T = TypeVar("T")
+RoleOption = Annotated[ConsoleRole, typer.Option("--role", help="reviewer, ops or admin.")]
+PasswordStdinOption = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -53,10 +57,8 @@ def _read_password(from_stdin: bool) -> str:
 @users_app.command("add")
 def add(
     name: str,
-    role: Annotated[ConsoleRole, typer.Option("--role", help="reviewer, ops or admin.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
+    role: RoleOption,
+    password_stdin: PasswordStdinOption = False,
     state_dir: StateDirOption = None,
 ) -> None:
     """Create a console account (prompts for the password unless --password-stdin)."""
@@ -139,7 +141,7 @@ def enable(name: str, state_dir: StateDirOption = None) -> None:
 @users_app.command("role")
 def role(
     name: str,
-    new_role: Annotated[ConsoleRole, typer.Option("--role", help="reviewer, ops or admin.")],
+    new_role: RoleOption,
     state_dir: StateDirOption = None,
 ) -> None:
     """Change an account's role (effective on its next request)."""
@@ -151,9 +153,7 @@ def role(
 @users_app.command("reset-password")
 def reset(
     name: str,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdinOption = False,
     state_dir: StateDirOption = None,
 ) -> None:
     """Set a new password (prompted unless --password-stdin); the account's sessions end."""
