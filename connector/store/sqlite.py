@@ -452,6 +452,12 @@ class SqliteStore:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
 
+    def _written(self, table: str, row_id: int) -> dict[str, Any]:
+        """The row just written to ``table`` with id ``row_id`` (in the same unit of work)."""
+        row = self._one(f"SELECT * FROM {table} WHERE id = ?", (row_id,))  # noqa: S608
+        assert row is not None
+        return row
+
     def _write(self, sql: str, params: _Params = ()) -> sqlite3.Cursor:
         if not self.in_unit_of_work:
             msg = "writes need an open unit of work"
@@ -1647,8 +1653,7 @@ class SqliteStore:
             if cursor.rowcount != 1:
                 msg = f"no quarantined item {quarantine_id}"
                 raise StoreError(msg)
-            row = self._one("SELECT * FROM quarantine WHERE id = ?", (quarantine_id,))
-            assert row is not None
+            row = self._written("quarantine", quarantine_id)
             record = _quarantine_record(row)
             key = (
                 (record.platform, record.shop_id, record.case_id)
@@ -1795,8 +1800,7 @@ class SqliteStore:
                 if cursor.rowcount != 1:
                     msg = f"no carrier claim {claim_id}"
                     raise StoreError(msg)
-                row = self._one("SELECT * FROM carrier_claims WHERE id = ?", (claim_id,))
-                assert row is not None
+                row = self._written("carrier_claims", claim_id)
                 marked.append(_claim_record(row))
             audit_events.carrier_claims_exported(
                 self, actor=actor, claim_ids=ids, count=len(ids), **dict(details or {})
@@ -2292,8 +2296,7 @@ class SqliteStore:
                 note=note or None,
                 **(details or {}),
             )
-            row = self._one("SELECT * FROM policy_installs WHERE id = ?", (install_id,))
-            assert row is not None
+            row = self._written("policy_installs", install_id)
             return _policy_install(row)
 
     def get_policy_version(self, version: str) -> PolicyVersionRecord | None:
@@ -2419,8 +2422,7 @@ class SqliteStore:
                 live_action=live_action,
                 agrees=action == live_action,
             )
-            row = self._one("SELECT * FROM shadow_decisions WHERE id = ?", (shadow_id,))
-            assert row is not None
+            row = self._written("shadow_decisions", shadow_id)
             return _shadow_decision(row)
 
     def shadow_decisions(
@@ -2526,8 +2528,7 @@ class SqliteStore:
                 why=why,
                 **(details or {}),
             )
-            row = self._one("SELECT * FROM pauses WHERE id = ?", (pause_id,))
-            assert row is not None
+            row = self._written("pauses", pause_id)
             return _pause(row)
 
     def resume_pauses(
