@@ -33,6 +33,15 @@ def _big_case(store: Store) -> None:
                item={"sku": "SKU9", "title": "羽绒服", "price": 150000})
 
 
+def _big_case_signed_in(
+    client: TestClient, store: Store, name: str = "ann", role: str = "reviewer"
+) -> str:
+    """The big case queued and ``name`` signed in; returns the session's CSRF token."""
+    _big_case(store)
+    add_user(store, name, role)
+    return login(client, name)
+
+
 def _decide(client: TestClient, csrf: str, **fields: str) -> Any:
     data = {"csrf": csrf, "seen_version": "v1", **fields}
     return client.post(f"{CASE}/decide", data=data, follow_redirects=False)
@@ -41,9 +50,7 @@ def _decide(client: TestClient, csrf: str, **fields: str) -> Any:
 def test_the_form_is_prefilled_with_the_refundable_yuan_and_no_action_is_preselected(
     client: TestClient, store: Store
 ) -> None:
-    _big_case(store)
-    add_user(store, "ann", "reviewer")
-    login(client, "ann")
+    _big_case_signed_in(client, store)
     html = client.get(CASE).text
     assert 'id="amount" inputmode="decimal" value="1,500.00"' in html
     assert re.search(r'<option value="" selected disabled>请选择处理方式</option>', html)
@@ -57,9 +64,7 @@ def test_the_form_is_prefilled_with_the_refundable_yuan_and_no_action_is_presele
 def test_typing_1500_on_a_1500_yuan_case_refunds_1500_yuan_after_a_confirmation(
     client: TestClient, store: Store
 ) -> None:
-    _big_case(store)
-    add_user(store, "ann", "reviewer")
-    csrf = login(client, "ann")
+    csrf = _big_case_signed_in(client, store)
     first = _decide(client, csrf, action="approve-refund", amount="1500", reason="质量问题属实")
     assert first.status_code == 200
     body = first.text
@@ -75,9 +80,7 @@ def test_typing_1500_on_a_1500_yuan_case_refunds_1500_yuan_after_a_confirmation(
 
 
 def test_amounts_are_read_as_yuan_in_each_written_form(client: TestClient, store: Store) -> None:
-    _big_case(store)
-    add_user(store, "ann", "reviewer")
-    csrf = login(client, "ann")
+    csrf = _big_case_signed_in(client, store)
     for typed, words in (("1,500.00", "壹仟伍佰元整"), ("1000.5", "壹仟元伍角"),
                          ("15", "壹拾伍元整")):
         page = _decide(client, csrf, action="approve-refund", amount=typed, reason="同意")
@@ -90,9 +93,7 @@ def test_amounts_are_read_as_yuan_in_each_written_form(client: TestClient, store
 def test_an_amount_above_the_refundable_is_refused_even_when_confirmed(
     client: TestClient, store: Store
 ) -> None:
-    _big_case(store)
-    add_user(store, "ann", "reviewer")
-    csrf = login(client, "ann")
+    csrf = _big_case_signed_in(client, store)
     over = _decide(client, csrf, action="approve-refund", amount="1500.01", reason="同意",
                    confirm="1")
     assert over.status_code == 400
@@ -101,9 +102,7 @@ def test_an_amount_above_the_refundable_is_refused_even_when_confirmed(
 
 
 def test_an_action_must_be_chosen(client: TestClient, store: Store) -> None:
-    _big_case(store)
-    add_user(store, "ann", "reviewer")
-    csrf = login(client, "ann")
+    csrf = _big_case_signed_in(client, store)
     response = _decide(client, csrf, action="", amount="1500", reason="同意")
     assert response.status_code == 400
     assert "请先选择处理方式" in response.text
@@ -301,9 +300,7 @@ def test_a_reviewer_above_their_limit_needs_a_second_approver(
 
 
 def test_within_the_limit_a_reviewer_decides_alone(limited: TestClient, store: Store) -> None:
-    _big_case(store)
-    add_user(store, "ann", "reviewer")
-    csrf = login(limited, "ann")
+    csrf = _big_case_signed_in(limited, store)
     assert _confirmed_refund(limited, csrf, "1000").status_code == 303
     assert store.pending_approval(KEY) is None
     assert next(e.kind for e in store.effects_of_case(KEY)) is EffectKind.agree_refund
@@ -312,9 +309,7 @@ def test_within_the_limit_a_reviewer_decides_alone(limited: TestClient, store: S
 def test_the_deadline_guard_overtakes_a_pending_second_approval(
     limited: TestClient, store: Store
 ) -> None:
-    _big_case(store)
-    add_user(store, "ann", "reviewer")
-    csrf = login(limited, "ann")
+    csrf = _big_case_signed_in(limited, store)
     _confirmed_refund(limited, csrf, "1500")
     approval = store.pending_approval(KEY)
     assert approval is not None
@@ -331,9 +326,7 @@ def test_the_deadline_guard_overtakes_a_pending_second_approval(
 def test_a_guard_escalation_leaves_the_pending_approval_open(
     limited: TestClient, store: Store
 ) -> None:
-    _big_case(store)
-    add_user(store, "ann", "reviewer")
-    csrf = login(limited, "ann")
+    csrf = _big_case_signed_in(limited, store)
     _confirmed_refund(limited, csrf, "1500")
     store.record_decision(KEY, decided_version="v1", policy_version="p1", rule_id="11-guard",
                           action="human", trace=[])
@@ -379,9 +372,7 @@ def test_back_end_refusals_read_in_chinese_on_chinese_pages(
 def test_a_refund_waiting_for_the_sms_code_says_so_instead_of_refused(
     client: TestClient, store: Store
 ) -> None:
-    _big_case(store)
-    add_user(store, "olga", "ops")
-    csrf = login(client, "olga")
+    csrf = _big_case_signed_in(client, store, "olga", "ops")
     assert _decide(client, csrf, action="approve-refund", amount="1500", reason="同意",
                    confirm="1").status_code == 303
     effect = next(e for e in store.effects_of_case(KEY) if e.kind is EffectKind.agree_refund)
