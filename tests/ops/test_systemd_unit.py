@@ -76,20 +76,15 @@ def test_a_failure_while_serving_exits_1_so_systemd_restarts_it(
     assert unclean_reason(tmp_path / "s") is not None  # no clean-stop mark after a failure
 
 
+def _command(config: Path, state: Path) -> list[str]:
+    return [sys.executable, "-m", "connector", "run", "-c", str(config), "--state-dir", str(state)]
+
+
 def _start(config: Path, state: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("ab") as sink:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "connector",
-                "run",
-                "-c",
-                str(config),
-                "--state-dir",
-                str(state),
-            ],
+            _command(config, state),
             stdout=sink,
             stderr=sink,
             env=env,
@@ -124,16 +119,7 @@ def test_the_real_service_under_the_units_signals(tmp_path: Path) -> None:
             assert (state / name).stat().st_mode & 0o777 == 0o600, name
         # a second service on the same state refuses with 2 (not restarted) naming the first
         second = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "connector",
-                "run",
-                "-c",
-                str(config),
-                "--state-dir",
-                str(state),
-            ],
+            _command(config, state),
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
