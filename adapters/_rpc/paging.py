@@ -304,3 +304,24 @@ def unreadable_page(
         platform=exc.platform,
         operation=exc.operation,
     )
+
+
+def unreadable_backward_page(
+    exc: UnreadableBodyError,
+    state: Mapping[str, Any],
+    read: OffsetRead,
+    *,
+    listing: str,
+    id_fields: Sequence[str],
+) -> UnreadablePageError:
+    """``unreadable_page`` for a backward pass over ``state``'s window: the next page steps
+    over ``read`` (``backward_skip``)."""
+    skip = backward_skip(state, read)
+    return unreadable_page(
+        exc,
+        read=read,
+        next_page=None if skip is None else encode_token(skip),
+        listing=listing,
+        id_fields=id_fields,
+        window=f"{state['start']} to {state['end']} (GMT+8)",
+    )

@@ -22,13 +22,13 @@ from adapters._rpc.fields import without_private
 from adapters._rpc.paging import (
     backward_after,
     backward_read,
-    backward_skip,
     decode_token,
     encode_token,
     forward_read,
     keyset_next,
     stamped_row,
     unread_on_backward_page,
+    unreadable_backward_page,
     unreadable_page,
 )
 from adapters._rpc.transport import UnreadableBodyError
@@ -286,14 +286,8 @@ class JdAdapter(PlatformAdapter):
         try:
             body = self._api.service_sync(query, page=read.page_no, size=read.size)
         except UnreadableBodyError as exc:
-            skip = backward_skip(state, read)
-            raise unreadable_page(
-                exc,
-                read=read,
-                next_page=None if skip is None else encode_token(skip),
-                listing=ASC_SYNC,
-                id_fields=("serviceId",),
-                window=f"{state['start']} to {state['end']} (GMT+8)",
+            raise unreadable_backward_page(
+                exc, state, read, listing=ASC_SYNC, id_fields=("serviceId",)
             ) from exc
         items = _rows(body, "data", "pageResult")
         stamped = [stamped_row(item, "serviceId", "updateTime", "updateDate") for item in items]

@@ -18,12 +18,11 @@ from adapters._rpc.errors import AlreadyInTargetState, PlatformFault
 from adapters._rpc.paging import (
     backward_after,
     backward_read,
-    backward_skip,
     decode_token,
     encode_token,
     stamped_row,
     unread_on_backward_page,
-    unreadable_page,
+    unreadable_backward_page,
 )
 from adapters._rpc.signing import FileParts
 from adapters._rpc.transport import UnreadableBodyError
@@ -184,14 +183,8 @@ class TaobaoAdapter(PlatformAdapter):
                 use_has_next=not learning,
             )
         except UnreadableBodyError as exc:
-            skip = backward_skip(state, read)
-            raise unreadable_page(
-                exc,
-                read=read,
-                next_page=None if skip is None else encode_token(skip),
-                listing="taobao.refunds.receive.get",
-                id_fields=("refund_id",),
-                window=f"{state['start']} to {state['end']} (GMT+8)",
+            raise unreadable_backward_page(
+                exc, state, read, listing="taobao.refunds.receive.get", id_fields=("refund_id",)
             ) from exc
         total = _total_results(body) if learning else None
         items = unwrap_list(body, "refunds", "refund", platform=PLATFORM)
