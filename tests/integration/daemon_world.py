@@ -43,6 +43,19 @@ class World:
         spec.setdefault("shop_id", "taobao-shop")
         return self.control.seed([spec])[0]
 
+    def seed_approvable(self, paid: int = 29900) -> str:
+        """A changed-mind refund-only case not yet shipped (its warehouse order not printed),
+        due in 20 hours: one the default policy approves."""
+        case_id = self.seed(
+            type="refund_only",
+            reason="changed_mind",
+            order_status="not_shipped",
+            paid_amount=paid,
+            deadline_s=20 * 3600,
+        )
+        self.warehouse_order(self.order_of(case_id), "not_printed")
+        return case_id
+
     def order_of(self, case_id: str) -> str:
         return str(self.control.case(case_id)["order_id"])
 

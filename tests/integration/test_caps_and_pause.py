@@ -24,18 +24,7 @@ runner = CliRunner()
 
 
 def seed_approvable(world: World, count: int, paid: int = 29900) -> list[str]:
-    ids = []
-    for _ in range(count):
-        case_id = world.seed(
-            type="refund_only",
-            reason="changed_mind",
-            order_status="not_shipped",
-            paid_amount=paid,
-            deadline_s=20 * 3600,
-        )
-        world.warehouse_order(world.order_of(case_id), "not_printed")
-        ids.append(case_id)
-    return ids
+    return [world.seed_approvable(paid) for _ in range(count)]
 
 
 def agreed(world: World, ids: list[str]) -> list[str]:

@@ -27,15 +27,7 @@ def key(case_id: str) -> tuple[str, str, str]:
 
 
 def seed_approvable(world: World, paid: int = 29900) -> str:
-    case_id = world.seed(
-        type="refund_only",
-        reason="changed_mind",
-        order_status="not_shipped",
-        paid_amount=paid,
-        deadline_s=20 * 3600,
-    )
-    world.warehouse_order(world.order_of(case_id), "not_printed")
-    return case_id
+    return world.seed_approvable(paid)
 
 
 def test_an_installed_policy_decides_the_next_case_without_a_restart(world: World) -> None:
