@@ -77,14 +77,23 @@ def _case(url: str, case_id: str) -> str:
     return f"{url}/cases/taobao/{SHOP}/{case_id}"
 
 
+def _case_page_as(
+    world: World, console: str, browser: Any, name: str, **queued: Any
+) -> tuple[str, Any]:
+    """A case due in 20 hours, queued by the daemon, open in a new page signed in as ``name``;
+    the case id and the page."""
+    case_id = _queued(world, 20, **queued)
+    world.daemon.run_once(full=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _login(page, console, name)
+    page.goto(_case(console, case_id))
+    return case_id, page
+
+
 def test_typing_1500_on_a_1500_yuan_case_refunds_1500_yuan_after_a_confirmation(
     world: World, console: str, browser: Any
 ) -> None:
-    case_id = _queued(world, 20, paid=150000)
-    world.daemon.run_once(full=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    _login(page, console, "olga")
-    page.goto(_case(console, case_id))
+    case_id, page = _case_page_as(world, console, browser, "olga", paid=150000)
     assert page.input_value("#amount") == "1,500.00"  # prefilled with the refundable amount
     assert page.input_value("#action") == ""  # nothing preselected
     _shot(page, "case")
@@ -121,11 +130,7 @@ def test_typing_1500_on_a_1500_yuan_case_refunds_1500_yuan_after_a_confirmation(
 def test_a_platform_refusal_is_the_cases_top_line_in_chinese(
     world: World, console: str, browser: Any
 ) -> None:
-    case_id = _queued(world, 20, cannot_refuse=True)
-    world.daemon.run_once(full=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    _login(page, console, "ann")
-    page.goto(_case(console, case_id))
+    case_id, page = _case_page_as(world, console, browser, "ann", cannot_refuse=True)
     page.select_option("#action", "reject")
     page.fill("#reason", "物流显示买家本人已签收")
     page.click("#decide-submit")
@@ -146,11 +151,7 @@ def test_a_platform_refusal_is_the_cases_top_line_in_chinese(
 def test_a_reviewer_above_their_limit_needs_a_second_approver(
     world: World, console: str, browser: Any
 ) -> None:
-    case_id = _queued(world, 20, paid=150000)
-    world.daemon.run_once(full=True)
-    ann = browser.new_page(viewport={"width": 1400, "height": 900})
-    _login(ann, console, "ann")
-    ann.goto(_case(console, case_id))
+    case_id, ann = _case_page_as(world, console, browser, "ann", paid=150000)
     ann.select_option("#action", "approve-refund")
     ann.fill("#reason", "质量问题属实")
     ann.click("#decide-submit")
