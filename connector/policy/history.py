@@ -102,16 +102,41 @@ def install(
     """Make ``policy`` live for one shop (or every shop), audited as ``event``."""
     if not policy.text:
         raise PolicyError(policy.source, ["the policy's text is unknown, so it cannot be kept"])
+    return install_as(
+        store,
+        policy,
+        PolicyRole.live,
+        shop_id=shop_id,
+        actor=actor,
+        event=event,
+        note=note,
+        details={"rules": len(policy.rules), **(details or {})},
+    )
+
+
+def install_as(
+    store: Store,
+    policy: Policy,
+    role: PolicyRole,
+    *,
+    shop_id: str | None,
+    actor: str,
+    event: str,
+    note: str = "",
+    details: dict[str, Any] | None = None,
+) -> PolicyInstallRecord:
+    """Record ``policy`` (its version, name and text) installed as ``role``, audited as
+    ``event``."""
     return store.install_policy(
         policy.version,
         shop_id=shop_id,
-        role=PolicyRole.live,
+        role=role,
         actor=actor,
         event=event,
         name=policy.name,
         text=policy.text,
         note=note,
-        details={"rules": len(policy.rules), **(details or {})},
+        details=details,
     )
 
 

@@ -22,7 +22,7 @@ from connector.models import RefundCase
 from connector.policy.backtest import PERSON_ACTIONS
 from connector.policy.decision import APPROVING_ACTIONS, Decision
 from connector.policy.engine import decide
-from connector.policy.history import POLICY_PROMOTED, install, stored_policy
+from connector.policy.history import POLICY_PROMOTED, install, install_as, stored_policy
 from connector.policy.model import Policy
 from connector.store.api import PolicyInstallRecord, PolicyRole, ShadowDecisionRecord
 
@@ -45,14 +45,8 @@ def automatic_refund(decision: Decision, case: RefundCase) -> int:
 def start(
     store: Store, candidate: Policy, *, shop_id: str, actor: str, note: str = ""
 ) -> PolicyInstallRecord:
-    return store.install_policy(
-        candidate.version,
-        shop_id=shop_id,
-        role=PolicyRole.shadow,
-        actor=actor,
-        event=SHADOW_STARTED,
-        name=candidate.name,
-        text=candidate.text,
+    return install_as(
+        store, candidate, PolicyRole.shadow, shop_id=shop_id, actor=actor, event=SHADOW_STARTED,
         note=note,
     )
 
