@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from connector.clock import FakeClock
 from connector.models import RefundCase
-from connector.policy import decide, load_default_policy, parse_policy
+from connector.policy import load_default_policy, parse_policy
 from connector.policy.backtest import backtest
 from connector.policy.casebook import (
     BUNDLED_CASEBOOK,
@@ -31,6 +32,9 @@ from connector.policy.casebook import (
 from connector.policy.history import stored_policy
 from connector.policy.loader import default_policy_text
 from connector.store.sqlite import SqliteStore
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "policy"))
+from policy_helpers import record_policy_decision  # type: ignore[import-not-found]
 
 
 def fill(store: SqliteStore, count: int) -> None:
@@ -46,18 +50,7 @@ def fill(store: SqliteStore, count: int) -> None:
             line = lines[n % len(lines)]
             assert isinstance(line.case, RefundCase)
             case = line.case.model_copy(update={"case_id": f"{line.case.case_id}-{n}"})
-            store.upsert_case(case)
-            decision = decide(case, policy, line.now)
-            store.record_decision(
-                (case.platform, case.shop_id, case.case_id),
-                decided_version=case.version,
-                policy_version=decision.policy_version,
-                rule_id=decision.rule_id or "(none)",
-                action=decision.action.value,
-                params={**decision.expect_view(), "deadline_fallback": decision.deadline_fallback},
-                facts=case,
-                facts_at=line.now,
-            )
+            record_policy_decision(store, case, policy, line.now)
     store.record_policy_version(policy.version, name=policy.name, text=policy.text, actor="system")
 
 

@@ -10,6 +10,7 @@ from connector.clock import BEIJING
 from connector.models import RefundCase
 from connector.policy import Decision, Policy, decide, load_default_policy, parse_policy
 from connector.policy.loader import default_policy_text
+from connector.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 11, 12, 10, 0, tzinfo=BEIJING)
 
@@ -95,3 +96,21 @@ def stricter_text(cap_fen: int = 10000) -> str:
 
 def stricter() -> Policy:
     return parse_policy(stricter_text(), "stricter.toml")
+
+
+def record_policy_decision(
+    store: SqliteStore, case: RefundCase, policy: Policy, now: datetime
+) -> None:
+    """What the daemon writes for a policy decision: the view, the facts and the time."""
+    store.upsert_case(case)
+    decision = decide(case, policy, now)
+    store.record_decision(
+        (case.platform, case.shop_id, case.case_id),
+        decided_version=case.version,
+        policy_version=decision.policy_version,
+        rule_id=decision.rule_id or "(none)",
+        action=decision.action.value,
+        params={**decision.expect_view(), "deadline_fallback": decision.deadline_fallback},
+        facts=case,
+        facts_at=now,
+    )

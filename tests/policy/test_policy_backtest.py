@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from policy_helpers import stricter, stricter_text
+from policy_helpers import record_policy_decision, stricter, stricter_text
 from typer.testing import CliRunner
 
 from connector.cli import app
@@ -24,22 +24,6 @@ START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 runner = CliRunner()
 
 
-def record(store: SqliteStore, case: RefundCase, policy: Policy, now: datetime) -> None:
-    """What the daemon writes for a policy decision: the view, the facts and the time."""
-    store.upsert_case(case)
-    decision = decide(case, policy, now)
-    store.record_decision(
-        (case.platform, case.shop_id, case.case_id),
-        decided_version=case.version,
-        policy_version=decision.policy_version,
-        rule_id=decision.rule_id or "(none)",
-        action=decision.action.value,
-        params={**decision.expect_view(), "deadline_fallback": decision.deadline_fallback},
-        facts=case,
-        facts_at=now,
-    )
-
-
 def casebook_lines() -> list[CasebookLine]:
     lines = read_casebook(DATA.read_text(encoding="utf-8"))
     return [x for x in lines if isinstance(x, CasebookLine) and isinstance(x.case, RefundCase)]
@@ -49,7 +33,7 @@ def seed_casebook(store: SqliteStore) -> list[CasebookLine]:
     lines = casebook_lines()
     for line in lines:
         assert isinstance(line.case, RefundCase)
-        record(store, line.case, load_default_policy(), line.now)
+        record_policy_decision(store, line.case, load_default_policy(), line.now)
     return lines
 
 
@@ -108,7 +92,7 @@ def test_the_facts_kept_are_those_decided_on_not_the_overwritten_case(
 ) -> None:
     line = casebook_lines()[0]
     assert isinstance(line.case, RefundCase)
-    record(store, line.case, load_default_policy(), line.now)
+    record_policy_decision(store, line.case, load_default_policy(), line.now)
     # A later poll overwrites the case's facts (a different amount); no new decision yet.
     store.upsert_case(line.case.model_copy(update={"refund_amount": 1, "version": "v-later"}))
     [row] = store.decisions_to_replay()
@@ -152,9 +136,11 @@ def test_since_and_shop_limit_what_is_replayed(store: SqliteStore, clock: FakeCl
     old, new = lines[0].case, lines[1].case
     assert isinstance(old, RefundCase)
     assert isinstance(new, RefundCase)
-    record(store, old, load_default_policy(), lines[0].now)
+    record_policy_decision(store, old, load_default_policy(), lines[0].now)
     clock.advance(timedelta(days=40))
-    record(store, new.model_copy(update={"shop_id": "other"}), load_default_policy(), lines[1].now)
+    record_policy_decision(
+        store, new.model_copy(update={"shop_id": "other"}), load_default_policy(), lines[1].now
+    )
     assert [
         r.key[2] for r in store.decisions_to_replay(since=clock.now() - timedelta(days=30))
     ] == [new.case_id]
