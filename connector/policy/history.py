@@ -103,13 +103,7 @@ def install(
     if not policy.text:
         raise PolicyError(policy.source, ["the policy's text is unknown, so it cannot be kept"])
     return install_as(
-        store,
-        policy,
-        PolicyRole.live,
-        shop_id=shop_id,
-        actor=actor,
-        event=event,
-        note=note,
+        store, policy, PolicyRole.live, shop_id=shop_id, actor=actor, event=event, note=note,
         details={"rules": len(policy.rules), **(details or {})},
     )
 
@@ -128,15 +122,8 @@ def install_as(
     """Record ``policy`` (its version, name and text) installed as ``role``, audited as
     ``event``."""
     return store.install_policy(
-        policy.version,
-        shop_id=shop_id,
-        role=role,
-        actor=actor,
-        event=event,
-        name=policy.name,
-        text=policy.text,
-        note=note,
-        details=details,
+        policy.version, shop_id=shop_id, role=role, actor=actor, event=event,
+        name=policy.name, text=policy.text, note=note, details=details,
     )
 
 
