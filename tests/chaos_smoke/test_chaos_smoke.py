@@ -32,27 +32,38 @@ INVARIANTS = (
 
 
 def _run_reporting_progress(command: list[str], progress: Any) -> tuple[int, str, str]:
-    """The run's own progress lines (stderr) go on to the terminal every 10 s or so."""
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    """The run's own progress lines (stderr) go on to the terminal every 10 s or so.
+
+    Each pipe has its own reader thread (``communicate`` would read stderr too, racing the
+    follower and closing the pipe under it); the main thread only waits for the process."""
     errors: list[str] = []
+    output: list[str] = []
+    with subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
 
-    def follow() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            errors.append(line)
-            progress(line.strip())
+        def follow() -> None:
+            assert process.stderr is not None
+            for line in process.stderr:
+                errors.append(line)
+                progress(line.strip())
 
-    reader = threading.Thread(target=follow, daemon=True)
-    reader.start()
-    try:
-        stdout, _ = process.communicate(timeout=15 * 60)
-    finally:
-        process.kill()
-        reader.join(timeout=10)
+        def collect() -> None:
+            assert process.stdout is not None
+            output.append(process.stdout.read())
+
+        readers = [threading.Thread(target=follow, daemon=True),
+                   threading.Thread(target=collect, daemon=True)]
+        for reader in readers:
+            reader.start()
+        try:
+            process.wait(timeout=15 * 60)
+        finally:
+            process.kill()
+            for reader in readers:
+                reader.join(timeout=10)
     progress(errors[-1].strip() if errors else "finished", force=True)
-    return process.returncode, stdout, "".join(errors)
+    return process.returncode, "".join(output), "".join(errors)
 
 
 def test_smoke_chaos_run_keeps_every_invariant(tmp_path: Path, progress: Any) -> None:
