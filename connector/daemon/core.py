@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from connector import audit_events
 from connector.adapter import EFFECT_CAPABILITY, Capability, CasePage, SyncWindow
 from connector.casechange import TARGET_STATUSES
 from connector.crashpoints import crash_point
@@ -581,22 +582,19 @@ class Daemon:
                 next_review_at=steps.next_review_at,
             )
             if steps.escalate:
-                self.store.append_audit(
-                    "escalated",
-                    actor="policy",
+                audit_events.escalated(
+                    self.store,
                     key=record.key,
-                    details={
-                        "deadline_at": case.deadline_at,
-                        "rule_id": decision.rule_id,
-                        "guard": decision.guard,
-                    },
+                    deadline_at=case.deadline_at,
+                    rule_id=decision.rule_id,
+                    guard=decision.guard,
                 )
             if decision.deadline_fallback:
-                self.store.append_audit(
-                    "deadline_fallback",
-                    actor="policy",
+                audit_events.deadline_fallback(
+                    self.store,
                     key=record.key,
-                    details={"action": decision.action.value, "rule_id": decision.rule_id},
+                    action=decision.action.value,
+                    rule_id=decision.rule_id,
                 )
         crash_point("decide.committed")
         after_decision(self.store, self.notifier, record.key, case, now, decision)  # issue 20
